@@ -1,0 +1,1 @@
+"""Feature definitions, data contracts, pipelines and the online store."""

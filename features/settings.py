@@ -1,0 +1,62 @@
+"""The one settings object, read from the environment (prefix-free names, `.env` optional)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_tracking_uri() -> str:
+    """SQLite MLflow store under the project's `mlruns/` (MLflow 3 deprecates the file store)."""
+    return f"sqlite:///{PROJECT_ROOT / 'mlruns' / 'mlflow.db'}"
+
+
+class Settings(BaseSettings):
+    """Configuration shared by the CLI, the training jobs and the service."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis to use; unset starts an embedded redis-server for this process.",
+    )
+    mlflow_tracking_uri: str = Field(default_factory=default_tracking_uri)
+    mlflow_artifact_root: str | None = Field(
+        default=None,
+        description="Artifact location for new experiments; default: next to a SQLite store.",
+    )
+    mlflow_experiment: str = "valuechain"
+    key_prefix: str = Field(default="vc", description="Prefix of every Redis key.")
+    recommender_model: str = "valuechain-recommender"
+    churn_model: str = "valuechain-churn"
+    lead_model: str = "valuechain-lead"
+    model_alias: str = "champion"
+    event_ttl_days: int = Field(default=30, ge=1)
+    max_recent_events: int = Field(default=50, ge=1, le=1000)
+
+    @field_validator("key_prefix")
+    @classmethod
+    def _prefix_is_simple(cls, value: str) -> str:
+        if not value or ":" in value or " " in value:
+            raise ValueError("key_prefix must be non-empty, without ':' or spaces")
+        return value
+
+    def artifact_root(self) -> str | None:
+        """Where experiments store artifacts: explicit, else beside a SQLite DB file."""
+        if self.mlflow_artifact_root:
+            return self.mlflow_artifact_root
+        if self.mlflow_tracking_uri.startswith("sqlite:///"):
+            db = Path(self.mlflow_tracking_uri.removeprefix("sqlite:///"))
+            return (db.parent / "artifacts").resolve().as_uri()
+        return None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this process, read once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Offline jobs: synthetic data, training, evaluation, MLflow registry."""

@@ -1,0 +1,21 @@
+"""The `valuechain` command line: one module per group of commands."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+# Each module attaches its commands to the apps in `training.cli.app` when imported.
+_COMMAND_MODULES = (
+    "training.cli.world",
+)
+
+
+def main() -> None:
+    """Entry point of the `valuechain` console script."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for module in _COMMAND_MODULES:
+        importlib.import_module(module)
+    from training.cli.app import app
+
+    app()

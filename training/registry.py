@@ -1,0 +1,158 @@
+"""MLflow tracking and registry: runs, bundle registration, aliases, promotion and rollback.
+
+Bundles are logged as the run artifact `bundle/` and registered as a model version whose
+source is that artifact directory. Serving resolves `models:/<name>@champion`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from features.runtime.bundle import read_manifest, write_manifest
+from features.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+_HISTORY_TAG = "valuechain.champion_history"
+
+
+class RegistryError(Exception):
+    """A model, version or alias does not exist or cannot be changed."""
+
+
+@dataclass(frozen=True)
+class RegisteredVersion:
+    """A model version in the registry."""
+
+    name: str
+    version: str
+    run_id: str | None
+    aliases: tuple[str, ...] = ()
+
+
+def configure(settings: Settings) -> MlflowClient:
+    """Point MLflow at the configured store and make sure the experiment exists."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    if settings.mlflow_tracking_uri.startswith("sqlite:///"):
+        Path(settings.mlflow_tracking_uri.removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    mlflow.set_registry_uri(settings.mlflow_tracking_uri)
+    client = MlflowClient(settings.mlflow_tracking_uri, settings.mlflow_tracking_uri)
+    if client.get_experiment_by_name(settings.mlflow_experiment) is None:
+        client.create_experiment(
+            settings.mlflow_experiment, artifact_location=settings.artifact_root()
+        )
+    mlflow.set_experiment(settings.mlflow_experiment)
+    return client
+
+
+@contextmanager
+def training_run(
+    settings: Settings, run_name: str, tags: dict[str, str] | None = None
+) -> Iterator[mlflow.ActiveRun]:
+    """Start an MLflow run in the valuechain experiment; log params/metrics/plots inside it."""
+    configure(settings)
+    with mlflow.start_run(run_name=run_name, tags=tags) as run:
+        yield run
+
+
+def register_bundle(
+    settings: Settings,
+    model_name: str,
+    bundle_dir: Path,
+    *,
+    alias: str | None = CHAMPION,
+    description: str | None = None,
+) -> RegisteredVersion:
+    """Log `bundle_dir` to the active run and register it; point `alias` at the new version.
+
+    Must be called inside `training_run`. The run id is written into the bundle's manifest
+    before logging, so a loaded bundle knows where it came from.
+    """
+    run = mlflow.active_run()
+    if run is None:
+        raise RegistryError("register_bundle must be called inside training_run()")
+    manifest = read_manifest(bundle_dir)
+    manifest.mlflow_run_id = run.info.run_id
+    write_manifest(bundle_dir, manifest)
+    mlflow.log_artifacts(str(bundle_dir), artifact_path="bundle")
+    client = MlflowClient(settings.mlflow_tracking_uri, settings.mlflow_tracking_uri)
+    try:
+        client.get_registered_model(model_name)
+    except MlflowException:
+        client.create_registered_model(model_name, description=description)
+    source = f"{run.info.artifact_uri}/bundle"
+    mv = client.create_model_version(model_name, source=source, run_id=run.info.run_id)
+    logger.info("registered %s version %s from run %s", model_name, mv.version, run.info.run_id)
+    if alias:
+        set_alias(settings, model_name, str(mv.version), alias)
+    return RegisteredVersion(model_name, str(mv.version), run.info.run_id, (alias,) if alias else ())
+
+
+def set_alias(settings: Settings, model_name: str, version: str, alias: str = CHAMPION) -> None:
+    """Point `alias` at `version`; champion moves are recorded so they can be rolled back."""
+    client = configure(settings)
+    try:
+        client.get_model_version(model_name, version)
+    except MlflowException as exc:
+        raise RegistryError(f"{model_name} has no version {version}") from exc
+    client.set_registered_model_alias(model_name, alias, version)
+    if alias == CHAMPION:
+        history = _champion_history(client, model_name)
+        if not history or history[-1] != version:
+            history.append(version)
+        client.set_registered_model_tag(model_name, _HISTORY_TAG, ",".join(history[-50:]))
+
+
+def rollback(settings: Settings, model_name: str) -> str:
+    """Move `champion` back to the version that held it before; return that version."""
+    client = configure(settings)
+    history = _champion_history(client, model_name)
+    if len(history) < 2:
+        raise RegistryError(f"{model_name} has no earlier champion to roll back to")
+    history.pop()
+    previous = history[-1]
+    client.set_registered_model_alias(model_name, CHAMPION, previous)
+    client.set_registered_model_tag(model_name, _HISTORY_TAG, ",".join(history))
+    return previous
+
+
+def list_versions(settings: Settings, model_name: str) -> list[RegisteredVersion]:
+    """All versions of a model, newest first, with their aliases."""
+    client = configure(settings)
+    try:
+        model = client.get_registered_model(model_name)
+    except MlflowException as exc:
+        raise RegistryError(f"no registered model named {model_name!r}") from exc
+    by_version: dict[str, list[str]] = {}
+    for alias, version in (model.aliases or {}).items():
+        by_version.setdefault(str(version), []).append(alias)
+    versions = client.search_model_versions(f"name='{model_name}'")
+    return sorted(
+        (
+            RegisteredVersion(model_name, str(v.version), v.run_id,
+                              tuple(sorted(by_version.get(str(v.version), []))))
+            for v in versions
+        ),
+        key=lambda v: int(v.version),
+        reverse=True,
+    )
+
+
+def _champion_history(client: MlflowClient, model_name: str) -> list[str]:
+    tags = client.get_registered_model(model_name).tags or {}
+    raw = tags.get(_HISTORY_TAG, "")
+    return [v for v in raw.split(",") if v]
