@@ -114,6 +114,8 @@ TICKETS = Table(
         Column("created_at", "datetime"),
         Column("kind", "str", doc="billing, delivery, product, account, ..."),
         Column("resolved", "bool"),
+        Column("resolved_at", "datetime", required=False, nullable=True,
+               doc="When it was resolved; lets features know a ticket's state as of a date."),
         Column("satisfaction", "float", required=False, nullable=True, min_value=1.0,
                doc="CSAT 1-5 when answered."),
     ),

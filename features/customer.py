@@ -1,0 +1,158 @@
+"""Per-customer features computed as of a timestamp: only events at or before `as_of` count.
+
+The same function feeds churn training (at past snapshots) and materialization (at the latest
+`as_of`), so training and serving see identical definitions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+DAY = np.timedelta64(1, "D")
+
+NUMERIC_FEATURES = (
+    "tenure_days",
+    "recency_days",
+    "days_since_last_event",
+    "frequency",
+    "orders_90d",
+    "orders_prev_90d",
+    "monetary",
+    "monetary_90d",
+    "avg_order_value",
+    "events_30d",
+    "events_prev_60d",
+    "activity_trend",
+    "category_breadth",
+    "tickets_90d",
+    "unresolved_tickets",
+    "avg_satisfaction",
+    "referrals_made",
+)
+CATEGORICAL_FEATURES = ("region", "acquisition_channel")
+BOOL_FEATURES = ("was_referred",)
+FEATURES = NUMERIC_FEATURES + CATEGORICAL_FEATURES + BOOL_FEATURES
+
+# How each feature reads in a sentence; `{value}` is the feature's value for the customer.
+FEATURE_TEXT: dict[str, str] = {
+    "tenure_days": "customer for {value:.0f} days",
+    "recency_days": "no purchase for {value:.0f} days",
+    "days_since_last_event": "no activity for {value:.0f} days",
+    "frequency": "{value:.0f} orders in total",
+    "orders_90d": "{value:.0f} orders in the last 90 days",
+    "orders_prev_90d": "{value:.0f} orders in the 90 days before that",
+    "monetary": "{value:,.0f} spent in total",
+    "monetary_90d": "{value:,.0f} spent in the last 90 days",
+    "avg_order_value": "average order {value:,.0f}",
+    "events_30d": "{value:.0f} visits/events in the last 30 days",
+    "events_prev_60d": "{value:.0f} events in the 60 days before that",
+    "activity_trend": "activity at {value:.0%} of its earlier level",
+    "category_breadth": "buys in {value:.0f} categories",
+    "tickets_90d": "{value:.0f} support tickets in the last 90 days",
+    "unresolved_tickets": "{value:.0f} unresolved tickets",
+    "avg_satisfaction": "satisfaction {value:.1f} / 5",
+    "referrals_made": "referred {value:.0f} customers",
+    "was_referred": "came through a referral",
+    "region": "region: {value}",
+    "acquisition_channel": "channel: {value}",
+}
+
+
+def customer_features(
+    customers: pd.DataFrame,
+    interactions: pd.DataFrame,
+    tickets: pd.DataFrame | None,
+    items: pd.DataFrame | None,
+    as_of: pd.Timestamp,
+) -> pd.DataFrame:
+    """Features of every customer who signed up at or before `as_of`.
+
+    Args:
+        customers: The customers table (features.schema.CUSTOMERS).
+        interactions: The interactions table.
+        tickets: The tickets table, or None when the business has none.
+        items: The items table (for category breadth), or None.
+        as_of: The cut-off; nothing after it is read.
+
+    Returns:
+        One row per customer, indexed by `customer_id`, columns `FEATURES`.
+    """
+    as_of = pd.Timestamp(as_of)
+    cust = customers.loc[customers["signup_date"] <= as_of].set_index("customer_id")
+    out = pd.DataFrame(index=cust.index)
+    out["tenure_days"] = (as_of - cust["signup_date"]) / DAY
+    events = interactions.loc[interactions["timestamp"] <= as_of]
+    out = out.join(_event_features(events, items, as_of))
+    out = out.join(_ticket_features(tickets, as_of))
+    referrals = customers.loc[customers["signup_date"] <= as_of, "referred_by"].dropna()
+    out["referrals_made"] = referrals.value_counts().reindex(out.index).fillna(0).astype(float)
+    out["was_referred"] = cust["referred_by"].notna().astype(bool)
+    out["region"] = cust["region"].astype("string")
+    out["acquisition_channel"] = cust["acquisition_channel"].astype("string")
+    counts = [c for c in NUMERIC_FEATURES if c not in ("recency_days", "days_since_last_event",
+                                                       "avg_order_value", "avg_satisfaction")]
+    out[counts] = out[counts].fillna(0.0)
+    out.index.name = "customer_id"
+    return out[list(FEATURES)]
+
+
+def _event_features(events: pd.DataFrame, items: pd.DataFrame | None,
+                    as_of: pd.Timestamp) -> pd.DataFrame:
+    age = (as_of - events["timestamp"]) / DAY
+    cid = events["customer_id"]
+    is_buy = events["event_type"] == "purchase"
+    buys = events.loc[is_buy]
+    buy_age = age[is_buy]
+    # One order = a customer's purchases on one day.
+    orders = buys.assign(day=buys["timestamp"].dt.floor("D"), age=buy_age)
+    per_order = orders.groupby(["customer_id", "day"], observed=True).agg(
+        amount=("amount", "sum"), age=("age", "min"))
+    g_orders = per_order.groupby(level="customer_id", observed=True)
+    frame = pd.DataFrame({
+        "recency_days": g_orders["age"].min(),
+        "frequency": g_orders.size().astype(float),
+        "monetary": g_orders["amount"].sum().astype(float),
+        "orders_90d": per_order["age"].le(90).groupby(level="customer_id").sum().astype(float),
+        "orders_prev_90d": per_order["age"].between(90, 180, inclusive="right")
+        .groupby(level="customer_id").sum().astype(float),
+        "monetary_90d": per_order["amount"].where(per_order["age"] <= 90, 0.0)
+        .groupby(level="customer_id").sum().astype(float),
+    })
+    frame["avg_order_value"] = frame["monetary"] / frame["frequency"]
+    all_events = pd.DataFrame({
+        "days_since_last_event": age.groupby(cid, observed=True).min(),
+        "events_30d": age.le(30).groupby(cid, observed=True).sum().astype(float),
+        "events_prev_60d": age.between(30, 90, inclusive="right")
+        .groupby(cid, observed=True).sum().astype(float),
+    })
+    all_events["activity_trend"] = all_events["events_30d"] / (all_events["events_prev_60d"] / 2 + 1)
+    frame = all_events.join(frame, how="outer")
+    if items is not None and len(buys):
+        cats = buys[["customer_id", "item_id"]].merge(items[["item_id", "category"]], on="item_id")
+        frame["category_breadth"] = cats.groupby("customer_id")["category"].nunique().astype(float)
+    else:
+        frame["category_breadth"] = 0.0
+    frame.index.name = "customer_id"
+    return frame
+
+
+def _ticket_features(tickets: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.DataFrame:
+    cols = ["tickets_90d", "unresolved_tickets", "avg_satisfaction"]
+    if tickets is None or tickets.empty:
+        return pd.DataFrame(columns=cols, dtype=float)
+    past = tickets.loc[tickets["created_at"] <= as_of]
+    age = (as_of - past["created_at"]) / DAY
+    cid = past["customer_id"]
+    open_now = ~past["resolved"].astype(bool)
+    if "resolved_at" in past.columns:
+        # Resolved later than as_of means still open at as_of: the final flag would leak.
+        resolved_at = past["resolved_at"]
+        open_now = open_now | (resolved_at.notna() & (resolved_at > as_of))
+    frame = pd.DataFrame({
+        "tickets_90d": age.le(90).groupby(cid).sum().astype(float),
+        "unresolved_tickets": open_now.groupby(cid).sum().astype(float),
+        "avg_satisfaction": past["satisfaction"].astype(float).groupby(cid).mean(),
+    })
+    frame.index.name = "customer_id"
+    return frame
