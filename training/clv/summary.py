@@ -1,0 +1,111 @@
+"""Per-customer purchase summaries for the BG/NBD and Gamma-Gamma models.
+
+One customer's purchases on one calendar day count as one transaction (their amounts are
+summed). `frequency` is the number of repeat transactions (transactions after the first),
+`recency` the time from the first to the last transaction, `T` the time from the first
+transaction to the end of the calibration period, all in the chosen time unit.
+`monetary_value` is the mean amount of the repeat transactions (0 when there are none), as in
+Fader & Hardie's Gamma-Gamma note, which excludes the first purchase.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pandas as pd
+
+TimeUnit = Literal["day", "week"]
+UNIT_DAYS: dict[str, float] = {"day": 1.0, "week": 7.0}
+
+SUMMARY_COLUMNS = (
+    "frequency",
+    "recency",
+    "T",
+    "monetary_value",
+    "n_transactions",
+    "total_amount",
+    "first_purchase",
+    "last_purchase",
+)
+
+
+def unit_days(time_unit: str) -> float:
+    """Days in one `time_unit` ("day" or "week"); raises ValueError for anything else."""
+    try:
+        return UNIT_DAYS[time_unit]
+    except KeyError:
+        allowed = sorted(UNIT_DAYS)
+        raise ValueError(f"time unit must be one of {allowed}, not {time_unit!r}") from None
+
+
+def daily_transactions(
+    transactions: pd.DataFrame, customer_col: str, date_col: str, amount_col: str
+) -> pd.DataFrame:
+    """Collapse purchases to one row per customer and calendar day: customer, day, amount."""
+    frame = pd.DataFrame(
+        {
+            "customer": transactions[customer_col].to_numpy(),
+            "day": pd.to_datetime(transactions[date_col]).dt.floor("D").to_numpy(),
+            "amount": pd.to_numeric(transactions[amount_col]).astype("float64").to_numpy(),
+        }
+    )
+    return frame.groupby(["customer", "day"], sort=True, as_index=False).agg(
+        amount=("amount", "sum")
+    )
+
+
+def summarize_transactions(
+    transactions: pd.DataFrame,
+    customer_col: str,
+    date_col: str,
+    amount_col: str,
+    calibration_end: pd.Timestamp | str | None = None,
+    time_unit: TimeUnit = "day",
+) -> pd.DataFrame:
+    """Summarize raw transactions per customer for BG/NBD and Gamma-Gamma.
+
+    Args:
+        transactions: One row per purchase (or purchase line).
+        customer_col: Column with the customer id.
+        date_col: Column with the purchase timestamp or date.
+        amount_col: Column with the purchase amount.
+        calibration_end: Last instant of the calibration period; later rows are ignored.
+            Default: the last transaction date.
+        time_unit: "day" or "week" for `recency` and `T`.
+
+    Returns:
+        One row per customer with at least one transaction by `calibration_end`, indexed by
+        customer id, columns `SUMMARY_COLUMNS`.
+    """
+    days_per_unit = unit_days(time_unit)
+    daily = daily_transactions(transactions, customer_col, date_col, amount_col)
+    if calibration_end is not None:
+        end = pd.Timestamp(calibration_end)
+        daily = daily.loc[daily["day"] <= end]
+    else:
+        end = pd.Timestamp(daily["day"].max()) if len(daily) else pd.Timestamp(0)
+    end_day = end.floor("D")
+    grouped = daily.groupby("customer", sort=True)
+    first = grouped["day"].min()
+    last = grouped["day"].max()
+    count = grouped["day"].count()
+    total = grouped["amount"].sum()
+    first_amount = grouped["amount"].first()
+    repeats = count - 1
+    repeat_amount = total - first_amount
+    monetary = (repeat_amount / repeats.where(repeats > 0)).fillna(0.0)
+    unit = pd.Timedelta(days=days_per_unit)
+    summary = pd.DataFrame(
+        {
+            "frequency": repeats.astype("int64"),
+            "recency": (last - first).dt.total_seconds() / unit.total_seconds(),
+            "T": (end_day - first).dt.total_seconds() / unit.total_seconds(),
+            "monetary_value": monetary.astype("float64"),
+            "n_transactions": count.astype("int64"),
+            "total_amount": total.astype("float64"),
+            "first_purchase": first,
+            "last_purchase": last,
+        }
+    )
+    summary.index.name = "customer_id"
+    return summary
