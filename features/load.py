@@ -102,6 +102,16 @@ def load_dir(data_dir: Path | str, *tables: str) -> dict[str, pd.DataFrame]:
     return {name: load_table(find_table(base, name), name) for name in tables}
 
 
+def load_world(data_dir: Path | str) -> dict[str, pd.DataFrame]:
+    """The raw tables of a data directory: customers and interactions; items, tickets if present."""
+    base = Path(data_dir)
+    tables = load_dir(base, "customers", "interactions")
+    for optional in ("items", "tickets"):
+        if any((base / f"{optional}{suffix}").is_file() for suffix in SUFFIXES):
+            tables.update(load_dir(base, optional))
+    return tables
+
+
 def _first_bad_row(mask: pd.Series) -> int:
     positions = np.flatnonzero(mask.to_numpy(dtype=bool, na_value=False))
     # Row numbers are 1-based data rows (the header is not counted).

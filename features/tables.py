@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from features import customer, lead
-from features.load import DataError, find_table, load_dir, load_table
+from features.load import find_table, load_table, load_world
 
 DAY = pd.Timedelta(days=1)
 
@@ -56,7 +56,7 @@ def churn_table(
     Rows: customers who had bought at least once and had not cancelled by the snapshot.
     Columns: customer_id, snapshot, the customer features, `churned`.
     """
-    tables = _load_world(data_dir)
+    tables = load_world(data_dir)
     interactions = tables["interactions"]
     as_of = pd.Timestamp(as_of) if as_of is not None else latest_timestamp(interactions)
     frames = []
@@ -98,15 +98,3 @@ def lead_table(
     table = feats.reset_index().assign(created_at=mature["created_at"].to_numpy(),
                                        converted=label.to_numpy())
     return table[["lead_id", "created_at", *lead.FEATURES, "converted"]], dict(lead.FEATURE_TEXT)
-
-
-def _load_world(data_dir: Path) -> dict[str, pd.DataFrame]:
-    base = Path(data_dir)
-    tables = load_dir(base, "customers", "interactions")
-    for optional in ("items", "tickets"):
-        try:
-            path = find_table(base, optional)
-        except DataError:
-            continue
-        tables[optional] = load_table(path, optional)
-    return tables

@@ -1,0 +1,138 @@
+"""Offline -> online: write customer features, model state and rankings into a new cache version.
+
+Everything goes into a fresh version that is made current only at the end, so a failed run leaves
+the cache the service reads untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pandas as pd
+
+from features import customer
+from features.store import OnlineStore
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 20_000
+REC_PREFIX = "r:"
+
+
+@dataclass
+class MaterializeReport:
+    """What a materialization wrote."""
+
+    version: str
+    as_of: str
+    customers: int
+    at_risk_ranked: int
+    models: dict[str, str | None] = field(default_factory=dict)
+
+
+def materialize(
+    store: OnlineStore,
+    tables: dict[str, pd.DataFrame],
+    as_of: pd.Timestamp | None = None,
+    *,
+    recommender: Any | None = None,
+    churn: Any | None = None,
+    value_table: pd.DataFrame | None = None,
+    model_versions: dict[str, str | None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> MaterializeReport:
+    """Write one cache version for every customer and make it current.
+
+    Args:
+        store: The online store.
+        tables: Raw tables from `load_world`.
+        as_of: Feature cut-off; default: the last interaction.
+        recommender: A `features.runtime.recommender.RecommenderModel` whose per-customer state
+            is stored under `r:` fields.
+        churn: A `features.runtime.tabular.TabularScorer`; its probabilities fill the `churn`
+            ranking (customers who have bought and not cancelled).
+        value_table: Per-customer value rows, indexed by customer_id, stored as field `v`.
+        model_versions: Recorded in the version's metadata.
+        progress: Called with (done, total) after each chunk.
+    """
+    interactions = tables["interactions"]
+    as_of = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(interactions["timestamp"].max())
+    feats = customer.customer_features(tables["customers"], interactions, tables.get("tickets"),
+                                       tables.get("items"), as_of)
+    version = store.begin_version()
+    try:
+        written = store.write_customers(
+            version, _rows(feats, recommender, value_table, progress))
+        ranked = _write_churn_ranking(store, version, feats, tables["customers"], churn, as_of)
+        meta = {"as_of": as_of.isoformat(), "customers": written, "at_risk_ranked": ranked,
+                "materialized_at": datetime.now(UTC).isoformat(),
+                "models": model_versions or {}}
+        if value_table is not None:
+            meta["value_columns"] = list(value_table.columns)
+        store.write_meta(version, meta)
+    except BaseException:
+        store.abort_version(version)
+        raise
+    store.commit_version(version)
+    logger.info("materialized %d customers as of %s into version %s", written, as_of, version)
+    return MaterializeReport(version, as_of.isoformat(), written, ranked, model_versions or {})
+
+
+def _rows(feats: pd.DataFrame, recommender: Any | None, value_table: pd.DataFrame | None,
+          progress: Callable[[int, int], None] | None) -> Iterator[tuple[str, dict[str, bytes]]]:
+    total = len(feats)
+    for start in range(0, total, CHUNK):
+        chunk = feats.iloc[start:start + CHUNK]
+        values = (value_table.reindex(chunk.index) if value_table is not None else None)
+        records = _records(chunk)
+        value_records = _records(values) if values is not None else None
+        for i, cid in enumerate(chunk.index):
+            fields: dict[str, bytes] = {"f": orjson.dumps(records[i])}
+            if value_records is not None:
+                fields["v"] = orjson.dumps(value_records[i])
+            if recommender is not None:
+                for key, blob in recommender.online_state(str(cid)).items():
+                    fields[REC_PREFIX + key] = blob
+            yield str(cid), fields
+        if progress is not None:
+            progress(min(start + CHUNK, total), total)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain dicts with JSON-safe values (NaN/NA -> None, numpy -> Python)."""
+    out = []
+    for row in frame.astype(object).to_dict("records"):
+        out.append({str(k): _plain(v) for k, v in row.items()})
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _write_churn_ranking(store: OnlineStore, version: str, feats: pd.DataFrame,
+                         customers: pd.DataFrame, churn: Any | None, as_of: pd.Timestamp) -> int:
+    if churn is None:
+        return 0
+    cancelled = customers.set_index("customer_id")["cancelled_at"].reindex(feats.index)
+    active = feats.loc[(feats["frequency"] > 0) & ~(cancelled <= as_of).fillna(False)]
+    if active.empty:
+        return 0
+    scored = churn.score_frame(active)
+    probs = dict(zip(active.index.astype(str), scored["probability"].astype(float), strict=True))
+    store.write_ranking(version, "churn", probs)
+    return len(probs)

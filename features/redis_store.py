@@ -1,0 +1,177 @@
+"""Redis implementation of `OnlineStore`.
+
+Key layout (prefix `vc` by default):
+- `vc:version`                     the current version id (string)
+- `vc:v:{version}:c:{customer_id}` hash of a customer's fields (features, value, model state)
+- `vc:v:{version}:rank:{name}`     sorted set, e.g. churn risk
+- `vc:v:{version}:meta`            JSON metadata of the version
+- `vc:ev:{customer_id}`            list of recent events, newest first (capped, with a TTL)
+
+A materialization writes a whole new version and then flips `vc:version`, so readers never see a
+half-written cache. Readers cache the version id for a second so one entity costs one round trip.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, cast
+
+import orjson
+import redis
+
+from features.store import CustomerRecord, Event
+
+_BATCH = 2000
+
+
+class RedisOnlineStore:
+    """`OnlineStore` on a Redis server (redis-py, connection pooled, thread safe)."""
+
+    def __init__(self, client: redis.Redis, *, prefix: str = "vc", max_events: int = 50,
+                 event_ttl_seconds: int = 30 * 86400, version_cache_seconds: float = 1.0) -> None:
+        self._r = client
+        self._p = prefix
+        self._max_events = max_events
+        self._event_ttl = event_ttl_seconds
+        self._cache_s = version_cache_seconds
+        self._cached: tuple[float, str | None] = (0.0, None)
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> RedisOnlineStore:
+        """Connect with a pooled client; `kwargs` go to the store."""
+        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5,
+                                      health_check_interval=30)
+        return cls(client, **kwargs)
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._r.close()
+
+    def ping(self) -> bool:
+        try:
+            return bool(self._r.ping())
+        except redis.RedisError:
+            return False
+
+    # --- writing -------------------------------------------------------------------------
+    def begin_version(self) -> str:
+        return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+
+    def write_customers(self, version: str, rows: Iterable[tuple[str, Mapping[str, bytes]]]) -> int:
+        count = 0
+        pipe = self._r.pipeline(transaction=False)
+        for customer_id, fields in rows:
+            if fields:
+                pipe.hset(self._customer_key(version, customer_id), mapping=dict(fields))
+                count += 1
+            if len(pipe) >= _BATCH:
+                pipe.execute()
+        pipe.execute()
+        return count
+
+    def write_ranking(self, version: str, name: str, scores: Mapping[str, float]) -> None:
+        key = f"{self._p}:v:{version}:rank:{name}"
+        items = list(scores.items())
+        pipe = self._r.pipeline(transaction=False)
+        for start in range(0, len(items), _BATCH):
+            pipe.zadd(key, dict(items[start:start + _BATCH]))
+        pipe.execute()
+
+    def write_meta(self, version: str, meta: Mapping[str, Any]) -> None:
+        self._r.set(f"{self._p}:v:{version}:meta", orjson.dumps(meta, default=str))
+
+    def commit_version(self, version: str) -> str | None:
+        previous = self._r.getset(f"{self._p}:version", version)
+        self._cached = (0.0, None)
+        old = previous.decode() if isinstance(previous, bytes) else None
+        if old and old != version:
+            self._drop(old)
+        return old
+
+    def abort_version(self, version: str) -> None:
+        if self.current_version() != version:
+            self._drop(version)
+
+    def _drop(self, version: str) -> None:
+        batch: list[bytes] = []
+        for key in self._r.scan_iter(match=f"{self._p}:v:{version}:*", count=5000):
+            batch.append(key)
+            if len(batch) >= 5000:
+                self._r.unlink(*batch)
+                batch = []
+        if batch:
+            self._r.unlink(*batch)
+
+    # --- reading -------------------------------------------------------------------------
+    def current_version(self) -> str | None:
+        now = time.monotonic()
+        stamp, version = self._cached
+        if version is not None and now - stamp < self._cache_s:
+            return version
+        raw = self._r.get(f"{self._p}:version")
+        version = raw.decode() if isinstance(raw, bytes) else None
+        self._cached = (now, version)
+        return version
+
+    def read_customer(self, customer_id: str, max_events: int = 50) -> CustomerRecord:
+        version = self.current_version()
+        pipe = self._r.pipeline(transaction=False)
+        pipe.hgetall(self._customer_key(version or "none", customer_id))
+        pipe.lrange(self._events_key(customer_id), 0, max(0, max_events - 1))
+        fields, raw_events = pipe.execute()
+        return CustomerRecord(customer_id, _decode_fields(fields),
+                              [_decode_event(customer_id, e) for e in raw_events])
+
+    def read_customers(self, customer_ids: Sequence[str]) -> list[CustomerRecord]:
+        version = self.current_version() or "none"
+        pipe = self._r.pipeline(transaction=False)
+        for cid in customer_ids:
+            pipe.hgetall(self._customer_key(version, cid))
+        results = pipe.execute()
+        return [CustomerRecord(cid, _decode_fields(f)) for cid, f in zip(customer_ids, results,
+                                                                          strict=True)]
+
+    def top_ranking(self, name: str, limit: int) -> list[tuple[str, float]]:
+        version = self.current_version()
+        if version is None:
+            return []
+        rows = self._r.zrevrange(f"{self._p}:v:{version}:rank:{name}", 0, limit - 1,
+                                 withscores=True)
+        return [(member.decode(), float(score)) for member, score in rows]
+
+    def read_meta(self) -> dict[str, Any]:
+        version = self.current_version()
+        raw = self._r.get(f"{self._p}:v:{version}:meta") if version else None
+        return cast(dict[str, Any], orjson.loads(raw)) if raw else {}
+
+    # --- events --------------------------------------------------------------------------
+    def append_events(self, events: Sequence[Event]) -> None:
+        pipe = self._r.pipeline(transaction=True)
+        touched: set[str] = set()
+        for ev in sorted(events, key=lambda e: e.ts):
+            payload = orjson.dumps({"i": ev.item_id, "e": ev.event_type, "t": ev.ts,
+                                    "q": ev.quantity, "a": ev.amount})
+            pipe.lpush(self._events_key(ev.customer_id), payload)
+            touched.add(ev.customer_id)
+        for cid in touched:
+            pipe.ltrim(self._events_key(cid), 0, self._max_events - 1)
+            pipe.expire(self._events_key(cid), self._event_ttl)
+        pipe.execute()
+
+    def _customer_key(self, version: str, customer_id: str) -> str:
+        return f"{self._p}:v:{version}:c:{customer_id}"
+
+    def _events_key(self, customer_id: str) -> str:
+        return f"{self._p}:ev:{customer_id}"
+
+
+def _decode_fields(raw: Mapping[bytes, bytes]) -> dict[str, bytes]:
+    return {k.decode(): v for k, v in raw.items()}
+
+
+def _decode_event(customer_id: str, raw: bytes) -> Event:
+    data = orjson.loads(raw)
+    return Event(customer_id, data["i"], data["e"], float(data["t"]), int(data.get("q", 1)),
+                 float(data.get("a", 0.0)))

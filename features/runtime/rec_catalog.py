@@ -1,0 +1,105 @@
+"""The item side of the recommender runtime: ids, metadata, filters, popularity, reasons."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from features.runtime.rec_bundle import F32, I64, RecArrays, top_k
+from features.runtime.rec_state import History
+from features.runtime.rec_types import PURCHASE, RecFilters, RecItem, UnknownItemError
+
+_VERBS = {0: "viewed", 1: "added to cart", 2: "bought"}
+
+
+class Catalog:
+    """Preloaded item arrays with O(1) id lookups and vectorised filters."""
+
+    def __init__(self, arrays: RecArrays) -> None:
+        self.arrays = arrays
+        self.ids: list[str] = arrays.item_ids.tolist()
+        self.pos: dict[str, int] = {item: i for i, item in enumerate(self.ids)}
+        self.category_code = {c: i for i, c in enumerate(arrays.categories.tolist())}
+        norms = np.linalg.norm(arrays.item_factors, axis=1, keepdims=True)
+        self.unit_factors: F32 = (arrays.item_factors / np.maximum(norms, 1e-9)).astype(
+            np.float32)
+        pop = arrays.item_popularity.astype(np.float64)
+        # Tiny popularity tie-breaker so equal scores order by popularity, deterministically.
+        self.pop_tiebreak = (pop / max(float(pop.max(initial=0.0)), 1.0) * 1e-6).astype(
+            np.float32)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def index(self, item_id: str) -> int:
+        """Index of `item_id`; raises `UnknownItemError` when not in the catalogue."""
+        try:
+            return self.pos[item_id]
+        except KeyError:
+            raise UnknownItemError(item_id) from None
+
+    def category_of(self, item: int) -> str | None:
+        code = int(self.arrays.item_category[item])
+        return str(self.arrays.categories[code]) if code >= 0 else None
+
+    def price_of(self, item: int) -> float | None:
+        price = float(self.arrays.item_price[item])
+        return None if np.isnan(price) else price
+
+    def allowed(self, filters: RecFilters, history: History) -> np.ndarray:
+        """Boolean mask of the items the filters allow for this customer."""
+        mask = np.ones(len(self.ids), dtype=bool)
+        if filters.category is not None:
+            code = self.category_code.get(filters.category)
+            if code is None:
+                return np.zeros(len(self.ids), dtype=bool)
+            mask &= self.arrays.item_category == code
+        if filters.price_max is not None:
+            mask &= self.arrays.item_price <= filters.price_max  # NaN price -> excluded
+        for item_id in filters.exclude:
+            pos = self.pos.get(item_id)
+            if pos is not None:
+                mask[pos] = False
+        if not filters.include_purchased and len(history):
+            mask[history.items[history.events == PURCHASE]] = False
+        return mask
+
+    def popular(self, k: int, mask: np.ndarray, segment: int | None) -> tuple[I64, str]:
+        """Top-k popular allowed items, from the segment when it is known; with the source."""
+        if segment is not None and segment >= 0:
+            scores = self.arrays.segment_popularity[segment] + self.pop_tiebreak
+            source = "segment_popular"
+        else:
+            scores = self.arrays.item_popularity + self.pop_tiebreak
+            source = "popular"
+        return top_k(np.where(mask, scores, -np.inf), k), source
+
+    def segment_index(self, segment: str | None) -> int | None:
+        if segment is None:
+            return None
+        hits = np.flatnonzero(self.arrays.segments == segment)
+        return int(hits[0]) if len(hits) else None
+
+    def popular_items(self, picks: I64, source: str, segment: int | None) -> list[RecItem]:
+        """RecItems for popularity picks, scored by customers relative to the most popular."""
+        if source == "segment_popular" and segment is not None:
+            pop = self.arrays.segment_popularity[segment]
+            reason = "popular in your segment"
+        else:
+            pop, reason = self.arrays.item_popularity, "popular"
+        total = max(float(pop.max(initial=0.0)), 1.0)
+        return [RecItem(self.ids[i], float(pop[i] / total), reason, source) for i in picks]
+
+    def because(self, picks: I64, scores: np.ndarray, history: History,
+                source: str) -> list[RecItem]:
+        """RecItems whose reason names the history item most similar to each pick."""
+        if not len(history):
+            return [RecItem(self.ids[i], float(scores[i]), "recommended for you", source)
+                    for i in picks]
+        sims = self.unit_factors[picks] @ self.unit_factors[history.items].T
+        anchor = np.argmax(sims * np.log1p(history.weights)[None, :], axis=1)
+        out = []
+        for i, a in zip(picks.tolist(), anchor.tolist(), strict=True):
+            verb = _VERBS.get(int(history.events[a]), "viewed")
+            reason = f"because you {verb} {self.ids[int(history.items[a])]}"
+            out.append(RecItem(self.ids[i], float(scores[i]), reason, source))
+        return out

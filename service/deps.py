@@ -1,0 +1,47 @@
+"""Request dependencies: the store, the models and the settings, taken from the app state."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from features.store import OnlineStore
+from service.config import ServiceSettings
+from service.errors import ModelUnavailable
+from service.models import LoadedModel, ModelSet
+
+
+def get_settings(request: Request) -> ServiceSettings:
+    settings: ServiceSettings = request.app.state.settings
+    return settings
+
+
+def get_store(request: Request) -> OnlineStore:
+    store: OnlineStore = request.app.state.store
+    return store
+
+
+def get_models(request: Request) -> ModelSet:
+    models: ModelSet = request.app.state.models
+    return models
+
+
+def _require(role: str):  # type: ignore[no-untyped-def]
+    def dependency(request: Request) -> LoadedModel:
+        models: ModelSet = request.app.state.models
+        loaded = models.get(role)
+        if loaded is None:
+            reason = models.errors.get(role, "not loaded")
+            raise ModelUnavailable(f"the {role} model is not available: {reason}")
+        return loaded
+
+    return dependency
+
+
+SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
+StoreDep = Annotated[OnlineStore, Depends(get_store)]
+ModelsDep = Annotated[ModelSet, Depends(get_models)]
+RecommenderDep = Annotated[LoadedModel, Depends(_require("recommender"))]
+ChurnDep = Annotated[LoadedModel, Depends(_require("churn"))]
+LeadDep = Annotated[LoadedModel, Depends(_require("lead"))]

@@ -1,0 +1,128 @@
+"""Request and response bodies (they are the OpenAPI docs at /docs)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    ready: bool
+    store: bool = Field(description="The Redis feature cache answers.")
+    cache_version: str | None = Field(description="The materialization being served.")
+    as_of: str | None = Field(description="The data cut-off of that materialization.")
+    models: dict[str, str | None] = Field(description="Loaded champion version per model role.")
+    errors: dict[str, str] = Field(default_factory=dict)
+
+
+class RecommendedItem(BaseModel):
+    item_id: str
+    score: float
+    reason: str = Field(description="Why this item, in words a shopper could read.")
+    source: str = Field(description="The candidate generator or rule that proposed it.")
+
+
+class Recommendations(BaseModel):
+    customer_id: str | None = None
+    item_id: str | None = None
+    items: list[RecommendedItem]
+    fallback: str | None = Field(
+        default=None, description="Set when a fallback (e.g. popular items) answered instead.")
+    model_version: str
+
+
+class Reason(BaseModel):
+    feature: str
+    value: float | str | bool | None
+    contribution: float = Field(description="Log-odds contribution (SHAP value) of the feature.")
+    text: str
+
+
+class ChurnScore(BaseModel):
+    customer_id: str
+    probability: float = Field(ge=0, le=1)
+    score: int = Field(ge=0, le=100)
+    risk_tier: Literal["high", "medium", "low"]
+    reasons_up: list[Reason] = Field(description="What raises the churn risk most.")
+    reasons_down: list[Reason] = Field(description="What lowers it most.")
+    model_version: str
+    as_of: str | None = None
+
+
+class ChurnBatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    customer_ids: list[str] = Field(min_length=1)
+
+
+class ChurnBatch(BaseModel):
+    results: list[ChurnScore]
+    not_found: list[str]
+    model_version: str
+
+
+class AtRisk(BaseModel):
+    customers: list[ChurnScore]
+    model_version: str
+
+
+class LeadIn(BaseModel):
+    """A lead's attributes; every field is optional, missing ones are reported back."""
+
+    model_config = ConfigDict(extra="forbid")
+    lead_id: str | None = None
+    source: str | None = None
+    industry: str | None = None
+    region: str | None = None
+    company_size: int | None = Field(default=None, ge=0)
+    email_opens: int | None = Field(default=None, ge=0)
+    web_visits: int | None = Field(default=None, ge=0)
+    content_downloads: int | None = Field(default=None, ge=0)
+    meetings: int | None = Field(default=None, ge=0)
+
+
+class LeadBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    leads: list[LeadIn] = Field(min_length=1)
+
+
+class LeadScore(BaseModel):
+    lead_id: str | None
+    probability: float = Field(ge=0, le=1)
+    score: int = Field(ge=0, le=100)
+    grade: Literal["A", "B", "C", "D"]
+    reasons_up: list[Reason]
+    reasons_down: list[Reason]
+    missing: list[str] = Field(description="Fields the lead did not have; scored as unknown.")
+    model_version: str
+
+
+class LeadScores(BaseModel):
+    results: list[LeadScore]
+    model_version: str
+
+
+class EventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    customer_id: str = Field(min_length=1, max_length=200)
+    item_id: str = Field(min_length=1, max_length=200)
+    event_type: Literal["view", "cart", "purchase"]
+    timestamp: float | None = Field(default=None, description="Unix seconds; default: now.")
+    quantity: int = Field(default=1, ge=1, le=10000)
+    amount: float = Field(default=0.0, ge=0)
+
+
+class EventBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    events: list[EventIn] = Field(min_length=1)
+
+
+class EventsAccepted(BaseModel):
+    accepted: int
+    unknown_items: list[str] = Field(
+        description="Items the recommender does not know yet; stored, but they cannot move "
+                    "recommendations until the next training.")

@@ -1,0 +1,75 @@
+"""The OnlineStore contract, run against the real Redis backend."""
+
+from __future__ import annotations
+
+import pytest
+
+from features.redis_store import RedisOnlineStore
+from features.store import Event
+
+pytestmark = pytest.mark.integration
+
+
+def test_nothing_is_visible_before_the_first_commit(store: RedisOnlineStore) -> None:
+    version = store.begin_version()
+    store.write_customers(version, [("c1", {"f": b"{}"})])
+    assert store.current_version() is None
+    assert not store.read_customer("c1").materialized
+
+
+def test_commit_switches_versions_atomically_and_drops_the_old_one(
+        store: RedisOnlineStore) -> None:
+    first = store.begin_version()
+    store.write_customers(first, [("c1", {"f": b'{"a": 1}'}), ("c2", {"f": b'{"a": 2}'})])
+    store.commit_version(first)
+    second = store.begin_version() + "x"
+    store.write_customers(second, [("c1", {"f": b'{"a": 3}'})])
+    assert store.read_customer("c1").fields["f"] == b'{"a": 1}'  # old version until commit
+    assert store.commit_version(second) == first
+    assert store.read_customer("c1").fields["f"] == b'{"a": 3}'
+    assert not store.read_customer("c2").materialized  # the old version is gone
+
+
+def test_abort_leaves_the_current_version(store: RedisOnlineStore) -> None:
+    live = store.begin_version()
+    store.write_customers(live, [("c1", {"f": b"1"})])
+    store.commit_version(live)
+    failed = live + "-failed"
+    store.write_customers(failed, [("c1", {"f": b"2"})])
+    store.abort_version(failed)
+    assert store.read_customer("c1").fields["f"] == b"1"
+
+
+def test_read_customers_in_one_batch(store: RedisOnlineStore) -> None:
+    version = store.begin_version()
+    store.write_customers(version, [(f"c{i}", {"f": str(i).encode()}) for i in range(5000)])
+    store.commit_version(version)
+    records = store.read_customers(["c1", "missing", "c4999"])
+    assert [r.materialized for r in records] == [True, False, True]
+    assert records[2].fields["f"] == b"4999"
+
+
+def test_events_newest_first_capped_and_survive_rematerialization(
+        store: RedisOnlineStore) -> None:
+    capped = RedisOnlineStore(store._r, prefix=store._p, max_events=3)
+    capped.append_events([Event("c1", f"i{n}", "view", float(n)) for n in range(5)])
+    version = store.begin_version()
+    store.write_customers(version, [("c1", {"f": b"{}"})])
+    store.commit_version(version)
+    events = store.read_customer("c1").events
+    assert [e.item_id for e in events] == ["i4", "i3", "i2"]
+    assert events[0].event_type == "view" and events[0].ts == 4.0
+
+
+def test_ranking_and_meta(store: RedisOnlineStore) -> None:
+    version = store.begin_version()
+    store.write_ranking(version, "churn", {"a": 0.1, "b": 0.9, "c": 0.5})
+    store.write_meta(version, {"as_of": "2026-01-01"})
+    assert store.top_ranking("churn", 2) == []  # not committed yet
+    store.commit_version(version)
+    assert store.top_ranking("churn", 2) == [("b", 0.9), ("c", 0.5)]
+    assert store.read_meta()["as_of"] == "2026-01-01"
+
+
+def test_ping(store: RedisOnlineStore) -> None:
+    assert store.ping()
