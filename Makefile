@@ -1,0 +1,13 @@
+# Thin aliases for dev.py, which needs nothing but Python 3.11.
+PYTHON ?= python3.11
+
+.PHONY: demo test lint install
+demo:
+	$(PYTHON) dev.py demo
+test:
+	$(PYTHON) dev.py test
+install:
+	$(PYTHON) dev.py install
+lint: install
+	.venv/bin/ruff check service features training tests benchmarks
+	.venv/bin/mypy

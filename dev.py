@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Set up valuechain and run its main jobs, needing nothing but Python 3.11.
+
+    python3 dev.py demo   # venv + install, generate a world, train, materialize, serve
+    python3 dev.py test   # venv + install, run the whole test suite (pytest)
+
+Extra arguments after `test` go to pytest; `demo --customers N` sizes the demo world.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / "bin"
+
+
+def _check_python() -> None:
+    if sys.version_info[:2] != (3, 11):
+        sys.exit(f"valuechain needs Python 3.11; this is {sys.version.split()[0]} "
+                 f"(run it with python3.11)")
+
+
+def _run(*cmd: str | Path, env: dict[str, str] | None = None) -> None:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    result = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env, check=False)
+    if result.returncode != 0:
+        sys.exit(result.returncode)
+
+
+def install() -> None:
+    """Create .venv and install the project with its dev extras once per pyproject change."""
+    _check_python()
+    stamp_key = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    stamp = VENV / f".installed-{stamp_key}"
+    if stamp.exists():
+        return
+    if not (BIN / "python").exists():
+        print(f"creating {VENV}", flush=True)
+        venv.create(VENV, with_pip=True)
+    _run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    _run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[dev]")
+    for old in VENV.glob(".installed-*"):
+        old.unlink()
+    stamp.touch()
+
+
+def demo(customers: int, seed: int, port: int, serve: bool) -> None:
+    """Generate a world, train the three models and the value table, materialize, serve."""
+    install()
+    vc = BIN / "valuechain"
+    data = ROOT / "data" / "demo"
+    _run(vc, "generate", "--out", data, "--customers", str(customers), "--seed", str(seed),
+         "--overwrite")
+    _run(vc, "train", "recommender", "--data", data)
+    _run(vc, "train", "churn", "--data", data)
+    _run(vc, "train", "lead", "--data", data)
+    _run(vc, "value", "--data", data, "--out", data / "value.parquet")
+    _run(vc, "materialize", "--data", data, "--value", data / "value.parquet")
+    if serve:
+        _run(vc, "serve", "--port", str(port))
+
+
+def test(pytest_args: list[str]) -> None:
+    """Run the whole test suite with pytest."""
+    install()
+    env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true")
+    _run(BIN / "pytest", *pytest_args, env=env)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("install", help="create .venv and install valuechain with dev tools")
+    d = sub.add_parser("demo", help="install, build a demo world end to end and serve it")
+    d.add_argument("--customers", type=int, default=3000)
+    d.add_argument("--seed", type=int, default=42)
+    d.add_argument("--port", type=int, default=8000)
+    d.add_argument("--no-serve", action="store_true", help="stop after materializing")
+    t = sub.add_parser("test", help="install and run all tests (arguments go to pytest)")
+    t.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    args = parser.parse_args()
+    if args.command == "install":
+        install()
+    elif args.command == "demo":
+        demo(args.customers, args.seed, args.port, serve=not args.no_serve)
+    else:
+        test(args.pytest_args)
+
+
+if __name__ == "__main__":
+    main()
