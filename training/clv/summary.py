@@ -45,13 +45,19 @@ def daily_transactions(
     frame = pd.DataFrame(
         {
             "customer": transactions[customer_col].to_numpy(),
-            "day": pd.to_datetime(transactions[date_col]).dt.floor("D").to_numpy(),
+            "day": _as_datetime(transactions[date_col]).dt.floor("D").to_numpy(),
             "amount": pd.to_numeric(transactions[amount_col]).astype("float64").to_numpy(),
         }
     )
     return frame.groupby(["customer", "day"], sort=True, as_index=False).agg(
         amount=("amount", "sum")
     )
+
+
+def _as_datetime(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values
+    return pd.to_datetime(values, format="mixed")
 
 
 def summarize_transactions(
