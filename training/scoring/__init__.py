@@ -1,0 +1,1 @@
+"""Churn and lead scoring: tabular training with LightGBM, calibration, tiers and reasons."""

@@ -1,0 +1,77 @@
+"""Probability calibration on held-out data and the tier thresholds derived from it.
+
+Platt scaling and isotonic regression are both fitted on the calibration slice; the one with
+the lower cross-validated Brier score wins (isotonic overfits small slices, Platt underfits
+bent curves). Both are stored as JSON for `features.runtime.tabular.Calibrator`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import brier_score_loss
+from sklearn.model_selection import StratifiedKFold
+
+from features.runtime.tabular import Calibrator
+
+METHODS = ("platt", "isotonic")
+CHURN_TIERS = ("high", "medium", "low")
+CHURN_SHARES = (0.10, 0.20)  # high = top 10% of held-out risk, medium = the next 20%
+LEAD_TIERS = ("A", "B", "C", "D")
+LEAD_SHARES = (0.10, 0.20, 0.30)  # A = top 10%, B = next 20%, C = next 30%, D = rest
+
+
+def fit_calibration(method: str, raw: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """Fit one calibration method on (raw log-odds, label); return its JSON spec."""
+    if method == "platt":
+        model = LogisticRegression(C=1e6, max_iter=1000).fit(raw[:, None], y)
+        return {"method": "platt", "a": float(model.coef_[0, 0]), "b": float(model.intercept_[0])}
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
+    return {"method": "isotonic", "x": [float(v) for v in iso.X_thresholds_],
+            "y": [float(v) for v in iso.y_thresholds_]}
+
+
+def out_of_fold(method: str, raw: np.ndarray, y: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Calibrated probabilities of each row from a calibrator fitted without it."""
+    folds = min(5, int(np.bincount(y).min()))
+    if folds < 2:
+        return np.asarray(Calibrator(fit_calibration(method, raw, y))(raw))
+    out = np.zeros(len(y))
+    for fit_idx, pred_idx in StratifiedKFold(folds, shuffle=True, random_state=seed).split(raw, y):
+        spec = fit_calibration(method, raw[fit_idx], y[fit_idx])
+        out[pred_idx] = Calibrator(spec)(raw[pred_idx])
+    return out
+
+
+def choose_calibration(raw: np.ndarray, y: np.ndarray,
+                       seed: int = 0) -> tuple[dict[str, Any], np.ndarray, dict[str, float]]:
+    """Pick the method with the lowest cross-validated Brier; refit it on the whole slice.
+
+    Returns:
+        (calibration spec, out-of-fold probabilities of the winner, Brier per method).
+    """
+    oof = {m: out_of_fold(m, raw, y, seed) for m in METHODS}
+    briers = {m: float(brier_score_loss(y, p)) for m, p in oof.items()}
+    best = min(METHODS, key=lambda m: briers[m])
+    spec = fit_calibration(best, raw, y)
+    spec["cv_brier"] = briers
+    return spec, oof[best], briers
+
+
+def tier_thresholds(probability: np.ndarray, shares: tuple[float, ...]) -> list[float]:
+    """Descending probability thresholds: the top `shares[0]`, the next `shares[1]`, ..."""
+    cuts = np.cumsum(shares)
+    thresholds = [float(np.quantile(probability, 1 - c)) for c in cuts]
+    # Ties (isotonic steps) can make cuts equal; keep them non-increasing.
+    return list(np.minimum.accumulate(thresholds))
+
+
+def tiers_for(kind: str, probability: np.ndarray) -> dict[str, Any]:
+    """The tier names and thresholds of a kind, from held-out calibrated probabilities."""
+    names, shares = (CHURN_TIERS, CHURN_SHARES) if kind == "churn" else (LEAD_TIERS, LEAD_SHARES)
+    return {"names": list(names), "thresholds": [float(t) for t in
+                                                 tier_thresholds(probability, shares)],
+            "shares": list(shares), "basis": "quantiles of calibrated held-out probability"}
