@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import Field
 
-from features.settings import PROJECT_ROOT, Settings
+from features.settings import Settings
 
 
 class ServiceSettings(Settings):
@@ -18,7 +16,5 @@ class ServiceSettings(Settings):
     max_k: int = Field(default=100, ge=1, le=1000, description="Largest k a request may ask for.")
     max_batch: int = Field(default=500, ge=1, le=10000,
                            description="Largest batch of ids or leads in one request.")
-    state_dir: Path = Field(default=PROJECT_ROOT / "var",
-                            description="Where the embedded Redis keeps its data.")
     model_refresh_seconds: float = Field(
         default=30.0, ge=0, description="How often to check the registry for a moved alias; 0 = never.")

@@ -10,12 +10,11 @@ import typer
 
 from features.load import DataError, load_world, read_frame
 from features.runtime.resolve import resolve_bundle
-from features.settings import PROJECT_ROOT, get_settings
+from features.settings import get_settings
 from training import registry
 from training.cli.app import app, models_app
 from training.cli.common import console, fail, parse_as_of, progress_bar
 
-STATE_DIR = PROJECT_ROOT / "var"
 DataOpt = Annotated[Path, typer.Option("--data", help="Directory with customers, interactions, "
                                        "items, tickets (.parquet or .csv).")]
 
@@ -40,7 +39,7 @@ def materialize(
     models, versions = _champions(["recommender", "churn"])
     from features.connect import open_store
 
-    with open_store(settings, STATE_DIR) as store, progress_bar("materializing") as update:
+    with open_store(settings, settings.state_dir) as store, progress_bar("materializing") as update:
         report = run(store, tables, parse_as_of(as_of), recommender=models.get("recommender"),
                      churn=models.get("churn"), value_table=value_table,
                      model_versions=versions, progress=update)
@@ -63,7 +62,7 @@ def serve(
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
     settings = get_settings()
-    with redis_url(settings, STATE_DIR) as url:
+    with redis_url(settings, settings.state_dir) as url:
         os.environ["REDIS_URL"] = url
         _print_examples(url, host, port)
         uvicorn.run("service.main:create_app", factory=True, host=host, port=port,
@@ -128,7 +127,7 @@ def _champions(roles: list[str]) -> tuple[dict[str, Any], dict[str, str | None]]
     for role in roles:
         try:
             bundle = resolve_bundle(settings.mlflow_tracking_uri, names[role],
-                                    settings.model_alias, STATE_DIR / "models")
+                                    settings.model_alias, settings.state_dir / "models")
         except Exception as exc:  # noqa: BLE001 - mlflow raises its own broad errors
             console.print(f"[yellow]no {names[role]}@{settings.model_alias}[/]: {exc}")
             versions[role] = None
