@@ -9,7 +9,8 @@ from datetime import datetime
 import pandas as pd
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                           TimeElapsedColumn)
 
 console = Console(stderr=True)
 
@@ -33,9 +34,8 @@ def parse_as_of(value: str | None) -> pd.Timestamp | None:
 @contextmanager
 def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
     """A rich progress bar; yields `update(done, total)`."""
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}/"
-                  "{task.total:,}"), TimeElapsedColumn(), console=console,
-                  transient=False) as progress:
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=False) as progress:
         task = progress.add_task(description, total=None)
 
         def update(done: int, total: int) -> None:
