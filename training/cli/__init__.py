@@ -8,6 +8,7 @@ import logging
 # Each module attaches its commands to the apps in `training.cli.app` when imported.
 _COMMAND_MODULES = (
     "training.cli.world",
+    "training.cli.value",
 )
 
 
