@@ -60,7 +60,7 @@ def save_arrays(bundle_dir: Path, arrays: RecArrays) -> Path:
     bundle_dir.mkdir(parents=True, exist_ok=True)
     path = bundle_dir / ARRAYS_FILE
     payload = {f.name: np.asarray(getattr(arrays, f.name)) for f in fields(RecArrays)}
-    np.savez(path, allow_pickle=False, **payload)  # type: ignore[arg-type]
+    np.savez(path, allow_pickle=False, **payload)
     return path
 
 

@@ -9,6 +9,7 @@ from features.runtime.rec_state import History
 from features.runtime.rec_types import PURCHASE, RecFilters, RecItem, UnknownItemError
 
 _VERBS = {0: "viewed", 1: "added to cart", 2: "bought"}
+_AGAIN = {0: "you viewed it recently", 1: "you added it to your cart", 2: "you bought it before"}
 
 
 class Catalog:
@@ -96,10 +97,18 @@ class Catalog:
             return [RecItem(self.ids[i], float(scores[i]), "recommended for you", source)
                     for i in picks]
         sims = self.unit_factors[picks] @ self.unit_factors[history.items].T
-        anchor = np.argmax(sims * np.log1p(history.weights)[None, :], axis=1)
+        same = picks[:, None] == history.items[None, :]
+        sims = np.where(same, -np.inf, sims * np.log1p(history.weights)[None, :])
+        anchor = np.argmax(sims, axis=1)
         out = []
-        for i, a in zip(picks.tolist(), anchor.tolist(), strict=True):
-            verb = _VERBS.get(int(history.events[a]), "viewed")
-            reason = f"because you {verb} {self.ids[int(history.items[a])]}"
+        for row, (i, a) in enumerate(zip(picks.tolist(), anchor.tolist(), strict=True)):
+            if same[row].any():  # the pick itself is in the history (viewed, not bought)
+                h = int(np.flatnonzero(same[row])[0])
+                reason = _AGAIN.get(int(history.events[h]), _AGAIN[0])
+            elif np.isfinite(sims[row, a]):
+                verb = _VERBS.get(int(history.events[a]), "viewed")
+                reason = f"because you {verb} {self.ids[int(history.items[a])]}"
+            else:
+                reason = "recommended for you"
             out.append(RecItem(self.ids[i], float(scores[i]), reason, source))
         return out

@@ -100,6 +100,21 @@ class RecommenderModel:
         user = self._users.get(customer_id)
         return {} if user is None else encode_state(self.arrays, user, self.model_id)
 
+    def history_item_ids(self, customer_id: str) -> list[str]:
+        """Items the customer interacted with in the training data (any event)."""
+        user = self._users.get(customer_id)
+        if user is None:
+            return []
+        start, end = int(self.arrays.hist_indptr[user]), int(self.arrays.hist_indptr[user + 1])
+        return [self.catalog.ids[i] for i in self.arrays.hist_items[start:end].tolist()]
+
+    @property
+    def as_of_ts(self) -> float | None:
+        """Unix seconds of the training cut-off; events after it are "recent"."""
+        if self.manifest.as_of is None:
+            return None
+        return float(np.datetime64(self.manifest.as_of, "ns").astype(np.int64) / 1e9)
+
     def customer_segment(self, customer_id: str) -> str | None:
         """The customer's segment (region) at training time, if known."""
         user = self._users.get(customer_id)

@@ -7,7 +7,10 @@ import logging
 
 # Each module attaches its commands to the apps in `training.cli.app` when imported.
 _COMMAND_MODULES = (
+    "training.cli.ops",
     "training.cli.world",
+    "training.cli.recommender",
+    "training.cli.scoring",
     "training.cli.value",
 )
 

@@ -1,0 +1,143 @@
+"""Recommender training: validation, splits, metrics, and the train/recommend CLI end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from typer.testing import CliRunner
+
+from features.load import DataError
+from training.recommender.data import temporal_split, validate_interactions
+from training.recommender.evaluate import ranking_metrics
+
+N_CLUSTERS, PER_CLUSTER = 4, 10
+COMPLEMENT = ("i12", "i17")
+
+
+def planted_world(n_users: int = 120, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame,
+                                                                pd.DataFrame]:
+    """Users who only touch items of their taste cluster (= category); prices rise within a
+    category; two-thirds of cluster-1 users buy the planted complement pair together."""
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("2024-01-01")
+    rows = []
+    for u in range(n_users):
+        cluster = u % N_CLUSTERS
+        for _ in range(15):
+            item = cluster * PER_CLUSTER + int(rng.integers(PER_CLUSTER))
+            event = rng.choice(["view", "cart", "purchase"], p=[0.7, 0.15, 0.15])
+            day = pd.Timedelta(hours=int(rng.integers(60 * 24)))
+            rows.append((f"u{u}", f"i{item}", start + day, event))
+        if cluster == 1 and u % 3:
+            day = pd.Timedelta(hours=int(rng.integers(60 * 24)))
+            rows += [(f"u{u}", item, start + day, "purchase") for item in COMPLEMENT]
+    interactions = pd.DataFrame(rows, columns=["customer_id", "item_id", "timestamp",
+                                               "event_type"])
+    n_items = N_CLUSTERS * PER_CLUSTER
+    items = pd.DataFrame({
+        "item_id": [f"i{j}" for j in range(n_items)],
+        "category": [f"cat{j // PER_CLUSTER}" for j in range(n_items)],
+        "price": [10.0 * (1 + j % PER_CLUSTER) for j in range(n_items)],
+        "brand": ["acme"] * n_items,
+    })
+    customers = pd.DataFrame({"customer_id": [f"u{u}" for u in range(n_users)],
+                              "region": ["north" if u % 2 else "south" for u in range(n_users)]})
+    return interactions, items, customers
+
+
+def test_metrics_on_a_hand_made_example() -> None:
+    # user 0: relevant {1, 3}; recs [1, 2, 3] -> hits at ranks 1 and 3
+    # user 1: relevant {5}; recs [4, 6, -1] -> no hit
+    truth = sp.csr_matrix(([1, 1, 1], ([0, 0, 1], [1, 3, 5])), shape=(2, 10))
+    recs = np.array([[1, 2, 3], [4, 6, -1]])
+    m = ranking_metrics(recs, truth, np.array([0, 1]), k=3, n_items=10)
+    assert m["precision"] == pytest.approx((2 / 3 + 0) / 2)
+    assert m["recall"] == pytest.approx((1.0 + 0) / 2)
+    dcg = 1 + 1 / np.log2(4)
+    idcg = 1 + 1 / np.log2(3)
+    assert m["ndcg"] == pytest.approx(dcg / idcg / 2)
+    assert m["map"] == pytest.approx((1 + 2 / 3) / 2 / 2)
+    assert m["coverage"] == pytest.approx(5 / 10)
+
+
+def test_temporal_split_holds_out_each_customers_latest_events() -> None:
+    df = validate_interactions(planted_world(20)[0], "x.csv")
+    train, hold = temporal_split(df, 0.2)
+    assert len(train) + len(hold) == len(df)
+    last_train = train.groupby("customer_id")["ts"].max()
+    first_hold = hold.groupby("customer_id")["ts"].min()
+    assert (first_hold >= last_train.reindex(first_hold.index)).all()
+    assert hold.groupby("customer_id").size().min() >= 1
+
+
+def test_missing_column_names_file_and_column() -> None:
+    raw = planted_world(8)[0].drop(columns=["item_id"])
+    with pytest.raises(DataError, match=r"x\.csv.*'item_id'"):
+        validate_interactions(raw, "x.csv")
+
+
+def test_bad_event_type_names_the_row() -> None:
+    raw = planted_world(8)[0]
+    raw.loc[3, "event_type"] = "like"
+    with pytest.raises(DataError, match=r"'event_type', row 4"):
+        validate_interactions(raw, "x.csv")
+
+
+def test_weight_column_overrides_event_weights() -> None:
+    raw = planted_world(4)[0].drop(columns=["event_type"]).assign(weight=2.5)
+    df = validate_interactions(raw, "x.csv")
+    assert (df["weight"] == 2.5).all()
+    assert (df["event"] == 2).all()  # no event_type: every row counts as a purchase
+
+
+@pytest.fixture()
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    from features.settings import get_settings
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def test_cli_train_and_recommend(cli_env: Path) -> None:
+    import training.cli.recommender  # noqa: F401  (attaches the commands)
+    from training.cli.app import app
+
+    interactions, items, customers = planted_world(60)
+    interactions.to_csv(cli_env / "interactions.csv", index=False)
+    items.to_csv(cli_env / "items.csv", index=False)
+    customers.to_csv(cli_env / "customers.csv", index=False)
+    runner = CliRunner()
+    train = runner.invoke(app, ["train", "recommender",
+                                "--interactions", str(cli_env / "interactions.csv"),
+                                "--items", str(cli_env / "items.csv"),
+                                "--customers", str(cli_env / "customers.csv"),
+                                "--trials", "2"])
+    assert train.exit_code == 0, train.output
+    pd.DataFrame({"customer_id": ["u0", "u1", "nobody"]}).to_csv(cli_env / "who.csv",
+                                                                  index=False)
+    out = cli_env / "recs.csv"
+    rec = runner.invoke(app, ["recommend", "--customers", str(cli_env / "who.csv"), "--k", "3",
+                              "--out", str(out)])
+    assert rec.exit_code == 0, rec.output
+    recs = pd.read_csv(out)
+    assert list(recs.columns) == ["customer_id", "rank", "item_id", "score"]
+    assert recs.groupby("customer_id").size().to_dict() == {"nobody": 3, "u0": 3, "u1": 3}
+    seen = set(interactions.loc[interactions["customer_id"] == "u0", "item_id"])
+    assert not seen & set(recs.loc[recs["customer_id"] == "u0", "item_id"])
+
+
+def test_cli_missing_column_fails_cleanly(cli_env: Path) -> None:
+    import training.cli.recommender  # noqa: F401
+    from training.cli.app import app
+
+    planted_world(8)[0].drop(columns=["timestamp"]).to_csv(cli_env / "bad.csv", index=False)
+    result = CliRunner().invoke(app, ["train", "recommender",
+                                      "--interactions", str(cli_env / "bad.csv")])
+    assert result.exit_code != 0
+    assert "bad.csv" in result.output and "timestamp" in result.output

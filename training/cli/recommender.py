@@ -1,0 +1,160 @@
+"""`valuechain train recommender` and `valuechain recommend`: bring-your-own-data recommender."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from features.load import DataError, find_table, read_frame
+from features.runtime.bundle import BundleError, hash_files
+from features.runtime.recommender import RecFilters, RecommenderModel
+from features.runtime.resolve import resolve_bundle
+from features.settings import get_settings
+from training.cli.app import app, train_app
+from training.cli.common import console, fail, parse_as_of, progress_bar
+from training.recommender.als import ALSParams
+from training.recommender.train import TrainParams, log_to_mlflow, train_recommender
+from training.registry import register_bundle, training_run
+
+logger = logging.getLogger(__name__)
+
+
+def _inputs(interactions: Path | None, items: Path | None, customers: Path | None,
+            data: Path | None) -> tuple[Path, Path | None, Path | None]:
+    if (interactions is None) == (data is None):
+        raise fail("give exactly one of --interactions FILE or --data DIR")
+    if data is not None:
+        interactions = find_table(data, "interactions")
+        items = items or _optional_table(data, "items")
+        customers = customers or _optional_table(data, "customers")
+    assert interactions is not None
+    return interactions, items, customers
+
+
+def _optional_table(data: Path, name: str) -> Path | None:
+    try:
+        return find_table(data, name)
+    except DataError:
+        return None
+
+
+@train_app.command("recommender")
+def train_recommender_cmd(
+    interactions: Annotated[Path | None, typer.Option(
+        help="CSV/Parquet: customer_id, item_id, timestamp[, event_type][, weight].")] = None,
+    items: Annotated[Path | None, typer.Option(
+        help="Optional CSV/Parquet: item_id[, category, price, brand].")] = None,
+    customers: Annotated[Path | None, typer.Option(
+        help="Optional CSV/Parquet: customer_id, region (segments for cold start).")] = None,
+    data: Annotated[Path | None, typer.Option(
+        help="A data directory with interactions/items/customers .parquet or .csv.")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        help="Use only events up to this date (YYYY-MM-DD); default: the latest event.")] = None,
+    trials: Annotated[int, typer.Option(
+        min=1, help="ALS candidates tried on the validation split.")] = 12,
+    factors: Annotated[int | None, typer.Option(
+        help="Fix ALS factors (with --regularization, --alpha) instead of searching.")] = None,
+    regularization: Annotated[float, typer.Option(help="ALS regularization when fixed.")] = 0.05,
+    alpha: Annotated[float, typer.Option(help="ALS confidence alpha when fixed.")] = 2.0,
+    threads: Annotated[int, typer.Option(min=1, help="Threads for ALS.")] = 1,
+    keep_bundle: Annotated[Path | None, typer.Option(
+        help="Also keep a copy of the bundle in this directory.")] = None,
+) -> None:
+    """Train the recommender, log it to MLflow and register it as champion."""
+    settings = get_settings()
+    inter_path, items_path, cust_path = _inputs(interactions, items, customers, data)
+    als = None if factors is None else ALSParams(factors=factors, regularization=regularization,
+                                                 alpha=alpha)
+    params = TrainParams(als=als, n_trials=trials, num_threads=threads)
+    try:
+        frames = {name: read_frame(p) if p else None for name, p in
+                  (("interactions", inter_path), ("items", items_path),
+                   ("customers", cust_path))}
+        _require(frames["customers"], cust_path, "customer_id")
+        _require(frames["items"], items_path, "item_id")
+        paths = [p for p in (inter_path, items_path, cust_path) if p is not None]
+        with tempfile.TemporaryDirectory() as tmp, \
+                training_run(settings, "recommender") as run, \
+                progress_bar("ALS search") as update:
+            out = keep_bundle or Path(tmp) / "bundle"
+            assert frames["interactions"] is not None
+            result = train_recommender(
+                frames["interactions"], frames["items"], out, customers=frames["customers"],
+                as_of=parse_as_of(as_of), params=params, source=str(inter_path),
+                data_hash=hash_files(*paths), progress=update)
+            log_to_mlflow(result, Path(tmp))
+            version = register_bundle(settings, settings.recommender_model, result.bundle_dir)
+    except (DataError, ValueError, BundleError) as exc:
+        raise fail(str(exc)) from exc
+    val = result.validation
+    print(f"registered {settings.recommender_model} version {version.version} (champion, run "
+          f"{run.info.run_id}): {result.n_users} customers, {result.n_items} items; validation "
+          f"NDCG@10 als {val['als']['ndcg']:.4f} vs popularity {val['popularity']['ndcg']:.4f}")
+
+
+def _require(frame: pd.DataFrame | None, path: Path | None, column: str) -> None:
+    if frame is not None and column not in frame.columns:
+        raise DataError(str(path), f"missing required column; found {list(frame.columns)}",
+                        column=column)
+
+
+@app.command("recommend")
+def recommend_cmd(
+    customers: Annotated[Path, typer.Option(help="CSV/Parquet with a customer_id column.")],
+    out: Annotated[Path, typer.Option(help="Output CSV: customer_id, rank, item_id, score.")],
+    k: Annotated[int, typer.Option(min=1, max=1000, help="Items per customer.")] = 10,
+) -> None:
+    """Batch recommendations with the champion, excluding each customer's training items."""
+    settings = get_settings()
+    try:
+        frame = read_frame(customers)
+        _require(frame, customers, "customer_id")
+        with tempfile.TemporaryDirectory() as tmp:
+            bundle = resolve_bundle(settings.mlflow_tracking_uri, settings.recommender_model,
+                                    settings.model_alias, Path(tmp))
+            model = RecommenderModel.load(bundle.path)
+            rows = _recommend_all(model, frame["customer_id"], k)
+    except (DataError, BundleError) as exc:
+        raise fail(str(exc)) from exc
+    except Exception as exc:  # MLflow: no registered champion
+        if exc.__class__.__name__ != "MlflowException":
+            raise
+        raise fail(f"no {settings.recommender_model}@{settings.model_alias}: {exc}") from exc
+    _write_csv(rows, out)
+    print(f"wrote {len(rows):,} rows for {frame['customer_id'].nunique():,} customers to {out} "
+          f"(model version {bundle.version})")
+
+
+def _recommend_all(model: RecommenderModel, ids: pd.Series, k: int) -> pd.DataFrame:
+    records: list[tuple[str, int, str, float]] = []
+    unique = ids.astype("string").str.strip().dropna().unique().tolist()
+    with progress_bar("recommending") as update:
+        for n, cid in enumerate(unique):
+            state = model.online_state(cid)
+            seen = frozenset(model.history_item_ids(cid))
+            result = model.recommend(state, [], k, RecFilters(exclude=seen),
+                                     segment=model.customer_segment(cid))
+            records.extend((cid, rank, item.item_id, item.score)
+                           for rank, item in enumerate(result.items, start=1))
+            if n % 500 == 0 or n + 1 == len(unique):
+                update(n + 1, len(unique))
+    return pd.DataFrame(records, columns=["customer_id", "rank", "item_id", "score"])
+
+
+def _write_csv(rows: pd.DataFrame, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}-")
+    os.close(fd)
+    try:
+        rows.to_csv(tmp, index=False)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    console.print(f"[green]ok[/green] {out}")

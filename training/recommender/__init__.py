@@ -1,0 +1,1 @@
+"""Recommender training: interactions -> ALS (+ ranker) -> a pickle-free bundle."""

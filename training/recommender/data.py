@@ -1,0 +1,152 @@
+"""Interactions for the recommender: validation, event weights, indices, CSR matrices, splits.
+
+Input columns: customer_id, item_id, timestamp (required); event_type (view/cart/purchase) and
+weight (optional). Without event_type every row counts as a purchase (e.g. ratings, orders).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from features.load import DataError
+from features.runtime.rec_types import EVENT_CODES
+
+REQUIRED = ("customer_id", "item_id", "timestamp")
+EVENT_WEIGHTS: dict[str, float] = {"view": 1.0, "cart": 4.0, "purchase": 10.0}
+DEFAULT_EVENT = "purchase"
+
+
+@dataclass
+class Index:
+    """Mapping between string ids and contiguous integer indices."""
+
+    ids: np.ndarray  # str array, position = index
+
+    def __post_init__(self) -> None:
+        self._pos = {value: i for i, value in enumerate(self.ids.tolist())}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def lookup(self, values: pd.Series) -> np.ndarray:
+        """Indices of `values`; -1 where a value is not in the index."""
+        return values.map(self._pos).fillna(-1).to_numpy(dtype=np.int64)
+
+
+def validate_interactions(raw: pd.DataFrame, source: str,
+                          event_weights: dict[str, float] | None = None) -> pd.DataFrame:
+    """Check and normalise an interactions table.
+
+    Returns a frame with customer_id, item_id (str), ts (float epoch seconds), event (int8 code),
+    weight (float). Raises `DataError` naming `source`, the column and the first bad row.
+    """
+    weights = event_weights or EVENT_WEIGHTS
+    missing = [c for c in REQUIRED if c not in raw.columns]
+    if missing:
+        raise DataError(source, f"missing required column; found {list(raw.columns)}",
+                        column=missing[0])
+    for col in REQUIRED:
+        _no_nulls(raw[col], source, col)
+    ts = _timestamps(raw["timestamp"], source)
+    if "event_type" in raw.columns:
+        events = raw["event_type"].astype("string").str.strip().str.lower()
+        bad_events = ~events.isin(list(EVENT_CODES)).fillna(False)
+        if bool(bad_events.any()):
+            row = int(np.flatnonzero(bad_events.to_numpy())[0])
+            raise DataError(source, f"{raw['event_type'].iloc[row]!r} is not one of "
+                            f"{list(EVENT_CODES)}", column="event_type", row=row + 1)
+    else:
+        events = pd.Series(DEFAULT_EVENT, index=raw.index, dtype="string")
+    if "weight" in raw.columns:
+        weight = pd.to_numeric(raw["weight"], errors="coerce")
+        bad = (weight.isna() | (weight < 0)).to_numpy(dtype=bool)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(source, f"{raw['weight'].iloc[row]!r} is not a number >= 0",
+                            column="weight", row=row + 1)
+        w = weight.to_numpy(dtype=np.float64)
+    else:
+        w = events.map(weights).to_numpy(dtype=np.float64)
+    return pd.DataFrame({
+        "customer_id": _ids(raw["customer_id"]),
+        "item_id": _ids(raw["item_id"]),
+        "ts": ts,
+        "event": events.map(EVENT_CODES).to_numpy(dtype=np.int8),
+        "weight": w,
+    })
+
+
+def _ids(series: pd.Series) -> np.ndarray:
+    if pd.api.types.is_float_dtype(series.dtype):
+        series = series.astype("Int64")
+    return series.astype("string").str.strip().to_numpy(dtype=object).astype(str)
+
+
+def _no_nulls(series: pd.Series, source: str, col: str) -> None:
+    nulls = series.isna().to_numpy(dtype=bool)
+    if nulls.any():
+        row = int(np.flatnonzero(nulls)[0]) + 1
+        raise DataError(source, "empty value where one is required", column=col, row=row)
+
+
+def _timestamps(series: pd.Series, source: str) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return series.to_numpy(dtype=np.float64)
+    parsed = pd.to_datetime(series, errors="coerce", utc=True, format="mixed")
+    bad = parsed.isna().to_numpy(dtype=bool)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(source, f"{series.iloc[row]!r} is not a valid datetime",
+                        column="timestamp", row=row + 1)
+    stamps = parsed.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
+    return stamps.astype(np.int64) / 1e9
+
+
+def user_item_matrix(df: pd.DataFrame, users: Index, items: Index) -> sp.csr_matrix:
+    """Users x items CSR of summed weights; rows of unknown users/items are dropped."""
+    u = users.lookup(df["customer_id"])
+    i = items.lookup(df["item_id"])
+    keep = (u >= 0) & (i >= 0)
+    mat = sp.csr_matrix(
+        (df["weight"].to_numpy(dtype=np.float32)[keep], (u[keep], i[keep])),
+        shape=(len(users), len(items)), dtype=np.float32,
+    )
+    mat.sum_duplicates()
+    mat.sort_indices()
+    return mat
+
+
+def history_arrays(df: pd.DataFrame, users: Index,
+                   items: Index) -> tuple[np.ndarray, ...]:
+    """Per-user history as CSR arrays: indptr, items, summed weight, max event, last ts."""
+    u = users.lookup(df["customer_id"])
+    i = items.lookup(df["item_id"])
+    keep = (u >= 0) & (i >= 0)
+    frame = pd.DataFrame({"u": u[keep], "i": i[keep], "w": df["weight"].to_numpy()[keep],
+                          "e": df["event"].to_numpy()[keep], "t": df["ts"].to_numpy()[keep]})
+    agg = frame.groupby(["u", "i"], sort=True).agg(w=("w", "sum"), e=("e", "max"),
+                                                   t=("t", "max")).reset_index()
+    counts = np.bincount(agg["u"].to_numpy(), minlength=len(users))
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return (indptr, agg["i"].to_numpy(dtype=np.int32), agg["w"].to_numpy(dtype=np.float32),
+            agg["e"].to_numpy(dtype=np.int8), agg["t"].to_numpy(dtype=np.float64))
+
+
+def temporal_split(df: pd.DataFrame, fraction: float = 0.2,
+                   min_train: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-customer split: each customer's last `fraction` of events (by time) form the holdout.
+
+    Customers with too few events keep everything in train; the holdout never precedes the
+    same customer's training events, so nothing from the future leaks into training.
+    """
+    ordered = df.sort_values(["customer_id", "ts"], kind="stable")
+    rank = ordered.groupby("customer_id").cumcount().to_numpy()
+    size = ordered.groupby("customer_id")["ts"].transform("size").to_numpy()
+    n_hold = np.floor(size * fraction).astype(np.int64)
+    n_hold = np.where(size - n_hold < min_train, 0, n_hold)
+    holdout = rank >= size - n_hold
+    return ordered[~holdout].reset_index(drop=True), ordered[holdout].reset_index(drop=True)

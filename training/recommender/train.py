@@ -1,0 +1,156 @@
+"""Train the recommender: validate, tune on a validation split, fit on all, write a bundle."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.runtime.bundle import Manifest, write_manifest
+from features.runtime.rec_bundle import KIND, save_arrays
+from training.recommender.als import ALSParams, fit_als
+from training.recommender.artifacts import build_arrays
+from training.recommender.data import (
+    EVENT_WEIGHTS,
+    Index,
+    temporal_split,
+    user_item_matrix,
+    validate_interactions,
+)
+from training.recommender.evaluate import evaluate_scores, plot_comparison
+from training.recommender.tune import (
+    Progress,
+    Trial,
+    default_grid,
+    popularity_scores,
+    tune_als,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """What to train: fixed ALS params or a search, the split and the cut-off k."""
+
+    als: ALSParams | None = None  # None: search `n_trials` candidates on validation
+    n_trials: int = 12
+    val_fraction: float = 0.2
+    k: int = 10
+    num_threads: int = 1
+    event_weights: dict[str, float] = field(default_factory=lambda: dict(EVENT_WEIGHTS))
+
+
+@dataclass
+class TrainResult:
+    """Outcome of a training run."""
+
+    bundle_dir: Path
+    champion: str
+    als: ALSParams
+    validation: dict[str, dict[str, float]]
+    trials: list[Trial]
+    n_users: int
+    n_items: int
+    n_interactions: int
+
+    def flat_metrics(self) -> dict[str, float]:
+        """`val_<model>_<metric>` for MLflow."""
+        return {f"val_{model}_{m}": v for model, ms in self.validation.items()
+                for m, v in ms.items()}
+
+
+def train_recommender(interactions: pd.DataFrame, items: pd.DataFrame | None, out_dir: Path, *,
+                      customers: pd.DataFrame | None = None, as_of: Any = None,
+                      params: TrainParams | None = None, source: str = "interactions",
+                      data_hash: str | None = None,
+                      progress: Progress | None = None) -> TrainResult:
+    """Train and write a recommender bundle to `out_dir` (replaced atomically).
+
+    Args:
+        interactions: customer_id, item_id, timestamp[, event_type][, weight].
+        items: Optional item_id, category, price, brand.
+        out_dir: Bundle directory to create.
+        customers: Optional customer_id, region (segments for cold-start popularity).
+        as_of: Only events at or before this time are used (default: the latest event).
+        params: Search/fit parameters.
+        source: Name of the interactions input, used in error messages.
+        data_hash: Recorded in the manifest.
+        progress: Called with (done, total) after each tuning trial.
+    """
+    params = params or TrainParams()
+    df = validate_interactions(interactions, source, params.event_weights)
+    cutoff = float(df["ts"].max()) if as_of is None else pd.Timestamp(as_of).timestamp()
+    df = df[df["ts"] <= cutoff]
+    if df.empty:
+        raise ValueError(f"{source}: no interactions at or before as_of")
+    users, items_idx = Index(np.unique(df["customer_id"])), Index(np.unique(df["item_id"]))
+    best, trials, validation = _select(df, users, items_idx, params, progress)
+    factors = fit_als(user_item_matrix(df, users, items_idx), best, params.num_threads)
+    arrays = build_arrays(df, users, items_idx, factors, items_df=items, customers=customers,
+                          as_of=cutoff)
+    manifest = Manifest(kind=KIND, data_hash=data_hash,
+                        as_of=pd.Timestamp(cutoff, unit="s").isoformat(), details={
+                            "champion": "als", "als": best.as_dict(),
+                            "event_weights": params.event_weights, "validation": validation,
+                            "n_users": len(users), "n_items": len(items_idx)})
+    _write_bundle(out_dir, arrays, manifest)
+    return TrainResult(Path(out_dir), "als", best, validation, trials, len(users),
+                       len(items_idx), len(df))
+
+
+def _select(df: pd.DataFrame, users: Index, items: Index, params: TrainParams,
+            progress: Progress | None) -> tuple[ALSParams, list[Trial], dict[str, Any]]:
+    """Tune ALS on the validation split and report popularity vs ALS there."""
+    fit_df, val_df = temporal_split(df, params.val_fraction)
+    fit_w = user_item_matrix(fit_df, users, items)
+    truth = user_item_matrix(val_df, users, items)
+    grid = [params.als] if params.als is not None else default_grid(params.n_trials)
+    best, trials = tune_als(fit_w, truth, grid, k=params.k, num_threads=params.num_threads,
+                            progress=progress)
+    chosen = next(t for t, g in zip(trials, grid, strict=True) if g == best)
+    validation = {
+        "popularity": evaluate_scores(popularity_scores(fit_w), fit_w, truth, params.k),
+        "als": {m.removeprefix("val_"): float(v) for m, v in chosen.items()
+                if m.startswith("val_")},
+    }
+    return best, trials, validation
+
+
+def _write_bundle(out_dir: Path, arrays: Any, manifest: Manifest) -> None:
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".bundle-", dir=out_dir.parent))
+    try:
+        save_arrays(tmp, arrays)
+        write_manifest(tmp, manifest)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def log_to_mlflow(result: TrainResult, work_dir: Path) -> None:
+    """Log params, validation metrics, the search and a comparison plot to the active run."""
+    import mlflow
+
+    mlflow.log_params({f"als_{k}": v for k, v in result.als.as_dict().items()})
+    mlflow.log_params({"champion": result.champion, "n_users": result.n_users,
+                       "n_items": result.n_items, "n_interactions": result.n_interactions})
+    mlflow.log_metrics(result.flat_metrics())
+    for step, trial in enumerate(result.trials):
+        mlflow.log_metrics({f"search_{k}": float(v) for k, v in trial.items()
+                            if k.startswith("val_")}, step=step)
+    search = work_dir / "als_search.json"
+    search.write_text(json.dumps(result.trials, indent=2))
+    mlflow.log_artifact(str(search))
+    mlflow.log_artifact(str(plot_comparison(result.validation, work_dir / "validation.png")))

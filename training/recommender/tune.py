@@ -1,0 +1,73 @@
+"""ALS hyper-parameter search on a validation split carved from the training period."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from training.recommender.als import ALSParams, fit_als
+from training.recommender.evaluate import evaluate_scores
+
+logger = logging.getLogger(__name__)
+
+Trial = dict[str, float | int | str]
+Progress = Callable[[int, int], None]
+
+
+def default_grid(n_trials: int = 12, seed: int = 0) -> list[ALSParams]:
+    """A deterministic random sample of the ALS search space (the default params first)."""
+    rng = np.random.default_rng(seed)
+    grid = [ALSParams()]
+    space: dict[str, list[Any]] = {
+        "factors": [32, 64, 128],
+        "regularization": [0.01, 0.05, 0.1, 0.5, 2.0],
+        "alpha": [0.5, 1.0, 2.0, 5.0, 10.0, 20.0],
+        "iterations": [10, 15, 25],
+        "scheme": ["log", "linear"],
+    }
+    while len(grid) < n_trials:
+        pick = {name: values[int(rng.integers(len(values)))] for name, values in space.items()}
+        candidate = replace(ALSParams(), **pick)
+        if candidate not in grid:
+            grid.append(candidate)
+    return grid
+
+
+def popularity_scores(weights: sp.csr_matrix) -> Callable[[np.ndarray], np.ndarray]:
+    """Scorer ranking items by the number of distinct customers in `weights`."""
+    pop = np.asarray((weights > 0).sum(axis=0), dtype=np.float64).ravel()
+    return lambda users: np.tile(pop, (len(users), 1))
+
+
+def als_scores(user_factors: np.ndarray,
+               item_factors: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Scorer of dot products between user and item factors."""
+    return lambda users: user_factors[users] @ item_factors.T
+
+
+def tune_als(fit_weights: sp.csr_matrix, val_truth: sp.csr_matrix, grid: list[ALSParams], *,
+             k: int = 10, metric: str = "ndcg", num_threads: int = 1,
+             progress: Progress | None = None) -> tuple[ALSParams, list[Trial]]:
+    """Fit each candidate on the fit split and score it on validation; return the best.
+
+    The validation split lies after each customer's fit events, so the choice never sees the
+    test period.
+    """
+    trials: list[Trial] = []
+    best, best_value = grid[0], -np.inf
+    for n, params in enumerate(grid):
+        factors = fit_als(fit_weights, params, num_threads=num_threads)
+        scores = evaluate_scores(als_scores(*factors), fit_weights, val_truth, k)
+        trials.append({**params.as_dict(), **{f"val_{m}": v for m, v in scores.items()}})
+        logger.info("trial %d/%d %s -> %s@%d=%.4f", n + 1, len(grid), params, metric, k,
+                    scores[metric])
+        if scores[metric] > best_value:
+            best, best_value = params, scores[metric]
+        if progress is not None:
+            progress(n + 1, len(grid))
+    return best, trials
