@@ -9,6 +9,7 @@ import logging
 _COMMAND_MODULES = (
     "training.cli.ops",
     "training.cli.world",
+    "training.cli.scoring",
     "training.cli.recommender",
     "training.cli.scoring",
     "training.cli.value",

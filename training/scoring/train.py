@@ -47,7 +47,7 @@ class TrainConfig:
     time_col: str | None = None
     feature_text: dict[str, str] = field(default_factory=dict)
     n_trials: int = 8
-    threads: int = 2
+    threads: int = 1
     seed: int = 0
     allow_linear: bool = True
     source: str = "table"

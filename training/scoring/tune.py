@@ -87,7 +87,7 @@ def run_trial(choice: dict[str, Any], data: tuple[np.ndarray, ...], categorical:
 
 
 def search(data: tuple[np.ndarray, ...], categorical: list[int], n_trials: int = 8,
-           threads: int = 2, seed: int = 0) -> list[Trial]:
+           threads: int = 1, seed: int = 0) -> list[Trial]:
     """Run the search; trials sorted best first by validation AUC."""
     trials = []
     for choice in sample_choices(n_trials, seed):

@@ -1,0 +1,87 @@
+"""Log a trained scorer to MLflow: parameters, metrics, search trials, plots and the models.
+
+Search trials become nested child runs; the LightGBM booster is also logged as an MLflow model
+(signature + input example) beside the valuechain bundle, which `register_bundle` registers.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import mlflow
+import mlflow.artifacts
+import mlflow.lightgbm
+import numpy as np
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+
+from features.settings import Settings
+from training.registry import RegisteredVersion, RegistryError, configure, register_bundle
+from training.scoring import evaluate
+from training.scoring.train import TrainConfig, TrainResult
+
+logger = logging.getLogger(__name__)
+
+
+def log_training(result: TrainResult, config: TrainConfig, *, log_model: bool = True) -> None:
+    """Log everything about `result` into the active MLflow run."""
+    mlflow.log_params(_params(result, config))
+    mlflow.log_metrics({k: v for k, v in result.metrics.items() if np.isfinite(v)})
+    for i, trial in enumerate(result.trials):
+        with mlflow.start_run(run_name=f"trial-{i:02d}", nested=True):
+            mlflow.log_params(trial.choice)
+            mlflow.log_metrics({"val_auc": trial.val_auc,
+                                "best_iteration": float(trial.best_iteration)})
+    y, p = result.holdout
+    for name, fig in evaluate.plots(y, p, result.importance).items():
+        mlflow.log_figure(fig, f"plots/{name}.png")
+    mlflow.log_dict(result.scorer.manifest.details["tiers"], "tiers.json")
+    if log_model and result.booster is not None:
+        _log_booster(result.booster, result)
+
+
+def _params(result: TrainResult, config: TrainConfig) -> dict[str, Any]:
+    details = result.scorer.manifest.details
+    params = {f"search.{k}": v for k, v in result.params.items()}
+    params.update({"kind": config.kind, "label": config.label, "id_col": config.id_col,
+                   "time_col": config.time_col, "n_features": len(result.scorer.feature_names),
+                   "calibration": details["model"]["calibration"], "source": config.source,
+                   **{f"rows.{k}": v for k, v in details["rows"].items()}})
+    return params
+
+
+def _log_booster(booster: lgb.Booster, result: TrainResult) -> None:
+    """The raw LightGBM model (uncalibrated log-odds input: the encoded feature matrix)."""
+    example = result.example
+    signature = infer_signature(example, np.asarray(booster.predict(example.to_numpy())))
+    mlflow.lightgbm.log_model(booster, name="lightgbm", signature=signature,
+                              input_example=example,
+                              pip_requirements=[f"lightgbm=={lgb.__version__}"])
+
+
+def register(settings: Settings, result: TrainResult) -> RegisteredVersion:
+    """Register the bundle as the champion of the kind's model name."""
+    name = settings.churn_model if result.scorer.kind == "churn" else settings.lead_model
+    return register_bundle(settings, name, result.bundle_dir,
+                           description=f"valuechain {result.scorer.kind} scorer")
+
+
+def download_bundle(settings: Settings, kind: str, version: str | None, dst: Path) -> Path:
+    """Download `models:/<name>@<alias>` (or version `version`) of a kind into `dst`."""
+    configure(settings)
+    name = settings.churn_model if kind == "churn" else settings.lead_model
+    client = MlflowClient(settings.mlflow_tracking_uri, settings.mlflow_tracking_uri)
+    try:
+        mv = (client.get_model_version(name, version) if version else
+              client.get_model_version_by_alias(name, settings.model_alias))
+    except MlflowException as exc:
+        which = f"version {version}" if version else f"alias @{settings.model_alias}"
+        raise RegistryError(f"model {name!r} has no {which} in {settings.mlflow_tracking_uri}; "
+                            f"train one with `valuechain train {kind}`") from exc
+    logger.info("resolved %s %s -> %s", name, version or settings.model_alias, mv.source)
+    path = mlflow.artifacts.download_artifacts(artifact_uri=mv.source, dst_path=str(dst))
+    return Path(path)
