@@ -37,7 +37,7 @@ def generate(
     try:
         end_date = datetime.strptime(end, "%Y-%m-%d").date()
     except ValueError:
-        console.print(f"[red]error:[/red] --end must be YYYY-MM-DD, got {end!r}")
+        console.print(f"[red]error:[/red] --end must be YYYY-MM-DD, got {end!r}", soft_wrap=True)
         raise typer.Exit(2) from None
     config = WorldConfig(customers=customers, seed=seed, items=items, days=days, end=end_date,
                          fmt=fmt)  # type: ignore[arg-type]  # validated below
@@ -46,7 +46,7 @@ def generate(
         check_target(out, overwrite=overwrite)
         summary = _run(out, config, overwrite, console)
     except SynthError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(2) from None
     rows = ", ".join(f"{name} {count:,}" for name, count in summary["rows"].items())
     print(f"wrote {out}: {rows}; as_of {summary['as_of']}")

@@ -21,7 +21,7 @@ N_CLUSTERS = 12
 CHURN_P = 0.32
 CHURN_P_REFERRED = 0.2
 CANCEL_SHARE = 0.4
-DECLINE_FLOOR = 0.15  # activity at the moment of churn, relative to before the decline
+DECLINE_FLOOR = 0.05  # activity at the moment of churn, relative to before the decline
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def build_population(rng: np.random.Generator, n: int, n_categories: int, start:
     referred_by[idx] = (rng.random(idx.size) * idx).astype(np.int64)  # an earlier customer
     channel = rng.choice(len(CHANNEL_P), size=n, p=CHANNEL_P)
     channel[is_ref] = CHANNELS.index("referral")
-    activity = rng.lognormal(np.log(0.008), 0.8, n) * np.where(is_ref, 1.35, 1.0)
+    activity = rng.lognormal(np.log(0.008), 0.8, n) * np.where(is_ref, 1.5, 1.0)
     active_lo = np.maximum(signup, start)
     churned, active_hi, decline = _churn(rng, is_ref, active_lo, end)
     growth = np.where(churned, 0.0, rng.uniform(0.0, 0.8, n))
