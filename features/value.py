@@ -68,7 +68,7 @@ def rfm_segment(r_score: pd.Series, f_score: pd.Series, m_score: pd.Series,
     """Named segment from R and FM = (F + M) / 2; the first matching rule wins.
 
     new (R >= 4, one transaction), champions (R >= 4, FM >= 4), can't lose (R <= 2, FM >= 4),
-    loyal (R >= 3, FM >= 3), at risk (R <= 2, FM >= 3), potential loyalists (R >= 3),
+    loyal (R >= 3, FM >= 3.5), at risk (R <= 2, FM >= 3), potential loyalists (R >= 3),
     hibernating (R == 2), lost (R == 1); customers without a purchase (R == 0) are prospects.
     """
     r = r_score.to_numpy(dtype="float64")
@@ -79,7 +79,7 @@ def rfm_segment(r_score: pd.Series, f_score: pd.Series, m_score: pd.Series,
         (r >= 4) & (n == 1),
         (r >= 4) & (fm >= 4),
         (r <= 2) & (fm >= 4),
-        (r >= 3) & (fm >= 3),
+        (r >= 3) & (fm >= 3.5),
         (r <= 2) & (fm >= 3),
         r >= 3,
         r == 2,

@@ -170,7 +170,8 @@ def compute_value_table(
     frame = _assemble(ids, known, history, predicted, cut)
     influence = _influence(known, frame["historical_revenue"], cfg.referral_share)
     frame["n_referred"] = influence["n_referred"].reindex(ids).fillna(0).astype("int64")
-    frame["influence_value"] = influence["influence_value"].reindex(ids).fillna(0.0)
+    frame["influence_value"] = (influence["influence_value"].reindex(ids).astype("float64")
+                                .fillna(0.0))
     frame["total_value"] = (frame["historical_value"] + frame["predicted_clv"].fillna(0.0)
                             + frame["influence_value"])
     scores = value.rfm_scores(frame["recency_days"], frame["n_transactions"],
