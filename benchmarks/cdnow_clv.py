@@ -64,7 +64,10 @@ def fit_through_cli(transactions: Path, tracking_uri: str) -> dict[str, Any]:
     return dict(result)
 
 
-def compare(ours: dict[str, Any], tolerance: float) -> tuple[list[tuple[str, float, float, float]], bool]:
+Row = tuple[str, float, float, float]
+
+
+def compare(ours: dict[str, Any], tolerance: float) -> tuple[list[Row], bool]:
     """Rows of (parameter, ours, published, relative difference) and whether all pass."""
     rows = []
     for name, published in PUBLISHED.items():
