@@ -1,4 +1,4 @@
-"""LightGBM re-ranking of recommender candidates at serving time (filled in by phase 2)."""
+"""LightGBM re-ranking of recommender candidates at serving time (text model, numpy features)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,57 @@ import numpy as np
 
 from features.runtime.bundle import BundleError
 from features.runtime.rec_bundle import F32
+from features.runtime.rec_features import FEATURES, CandidateConfig, build_candidates
 from features.runtime.rec_state import History
 from features.runtime.rec_types import RecItem
 
 if TYPE_CHECKING:
     from features.runtime.recommender import RecommenderModel
 
+_REASONS = {"popular": "popular", "trending": "trending now",
+            "segment": "popular in your segment"}
+
 
 class RuntimeRanker:
-    """Placeholder until the two-stage ranker lands: bundles never select it yet."""
+    """A LightGBM lambdarank booster over the candidates of `rec_features`."""
+
+    def __init__(self, booster: Any, config: CandidateConfig) -> None:
+        self.booster = booster
+        self.config = config
 
     @classmethod
     def load(cls, path: Path, details: dict[str, Any]) -> RuntimeRanker:
-        raise BundleError(f"{path}: ranker bundles are not supported by this version")
+        """Load the booster's text model; the feature list must match this code's."""
+        import lightgbm as lgb
+
+        if list(details.get("features", [])) != list(FEATURES):
+            raise BundleError(f"{path}: ranker features {details.get('features')} differ from "
+                              f"this runtime's {list(FEATURES)}")
+        booster = lgb.Booster(model_file=str(path))
+        return cls(booster, CandidateConfig(**details.get("candidates", {})))
+
+    def score(self, features: F32) -> np.ndarray:
+        """Ranking scores of candidate rows (single-threaded: one request, few rows)."""
+        return np.asarray(self.booster.predict(features, num_threads=1), dtype=np.float64)
 
     def recommend(self, model: RecommenderModel, vector: F32, history: History,
                   mask: np.ndarray, k: int, segment: str | None) -> list[RecItem]:
-        raise NotImplementedError
+        """Top-k re-ranked candidates with a reason from the generator that found each."""
+        now = float(max(history.times.max(initial=0.0), model.as_of_ts or 0.0))
+        cands = build_candidates(model.arrays, model.catalog.unit_factors, vector,
+                                 history.items, history.weights, history.times, mask,
+                                 model.catalog.segment_index(segment), now, self.config)
+        if not len(cands.items):
+            return []
+        scores = self.score(cands.features)
+        order = np.argsort(-scores, kind="stable")[:k]
+        picks = cands.items[order]
+        full = np.zeros(len(model.catalog), dtype=np.float64)
+        full[picks] = scores[order]
+        personal = model.catalog.because(picks, full, history, "ranker")
+        out = []
+        for item, row in zip(personal, order.tolist(), strict=True):
+            gen = cands.generator[row]
+            reason = _REASONS.get(gen, item.reason)
+            out.append(RecItem(item.item_id, item.score, reason, f"ranker:{gen}"))
+        return out

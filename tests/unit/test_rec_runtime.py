@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from test_recommender import COMPLEMENT, PER_CLUSTER, planted_world
 
-from features.runtime.rec_bundle import ARRAYS_FILE, load_arrays
+from features.runtime.bundle import read_manifest, write_manifest
+from features.runtime.rec_bundle import ARRAYS_FILE, RANKER_FILE, load_arrays
 from features.runtime.rec_types import STATE_MODEL
 from features.runtime.recommender import (
     RecentEvent,
@@ -30,7 +31,8 @@ def cluster(item_id: str) -> int:
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     interactions, items, customers = planted_world()
     out = tmp_path_factory.mktemp("rec") / "bundle"
-    params = TrainParams(als=ALSParams(factors=16, regularization=0.1, alpha=5.0, iterations=15))
+    params = TrainParams(als=ALSParams(factors=16, regularization=0.1, alpha=5.0, iterations=15),
+                         ranker=False)
     train_recommender(interactions, items, out, customers=customers, params=params)
     return out
 
@@ -150,3 +152,21 @@ def test_bundle_round_trip_without_pickle(bundle: Path, model: RecommenderModel)
         [i.item_id for i in model.recommend(model.online_state("u7"), [], 5, ALL).items]
     stale = dict(state, **{STATE_MODEL: b"another-model"})
     assert reloaded.recommend(stale, [], 3, ALL).fallback == "popular"
+
+
+def test_ranker_champion_reranks_within_the_cluster(tmp_path: Path) -> None:
+    interactions, items, customers = planted_world()
+    out = tmp_path / "bundle"
+    params = TrainParams(als=ALSParams(factors=16, regularization=0.1, alpha=5.0, iterations=15))
+    result = train_recommender(interactions, items, out, customers=customers, params=params)
+    assert (out / RANKER_FILE).is_file() and "ranker" in result.validation
+    manifest = read_manifest(out)
+    manifest.details["champion"] = "ranker"  # force the runtime path whatever validation chose
+    write_manifest(out, manifest)
+    ranked = RecommenderModel.load(out)
+    assert ranked.ranker is not None
+    result_u2 = ranked.recommend(ranked.online_state("u2"), [], 4, RecFilters(category="cat2"))
+    assert result_u2.items and all(cluster(i.item_id) == 2 for i in result_u2.items)
+    top = ranked.recommend(ranked.online_state("u6"), [], 3, ALL)
+    assert all(i.source.startswith("ranker:") and i.reason for i in top.items)
+    assert sum(cluster(i.item_id) == 2 for i in top.items) >= 2

@@ -63,6 +63,9 @@ def train_recommender_cmd(
     regularization: Annotated[float, typer.Option(help="ALS regularization when fixed.")] = 0.05,
     alpha: Annotated[float, typer.Option(help="ALS confidence alpha when fixed.")] = 2.0,
     threads: Annotated[int, typer.Option(min=1, help="Threads for ALS.")] = 1,
+    ranker: Annotated[bool, typer.Option(
+        help="Also train the LightGBM re-ranker; the better one on validation is champion.")]
+        = True,
     keep_bundle: Annotated[Path | None, typer.Option(
         help="Also keep a copy of the bundle in this directory.")] = None,
 ) -> None:
@@ -71,7 +74,7 @@ def train_recommender_cmd(
     inter_path, items_path, cust_path = _inputs(interactions, items, customers, data)
     als = None if factors is None else ALSParams(factors=factors, regularization=regularization,
                                                  alpha=alpha)
-    params = TrainParams(als=als, n_trials=trials, num_threads=threads)
+    params = TrainParams(als=als, n_trials=trials, num_threads=threads, ranker=ranker)
     try:
         frames = {name: read_frame(p) if p else None for name, p in
                   (("interactions", inter_path), ("items", items_path),

@@ -14,9 +14,11 @@ import numpy as np
 import pandas as pd
 
 from features.runtime.bundle import Manifest, write_manifest
-from features.runtime.rec_bundle import KIND, save_arrays
+from features.runtime.rec_bundle import KIND, RANKER_FILE, save_arrays
+from features.runtime.rec_features import CandidateConfig
 from training.recommender.als import ALSParams, fit_als
 from training.recommender.artifacts import build_arrays
+from training.recommender.candidates import ranking_data
 from training.recommender.data import (
     EVENT_WEIGHTS,
     Index,
@@ -25,6 +27,7 @@ from training.recommender.data import (
     validate_interactions,
 )
 from training.recommender.evaluate import evaluate_scores, plot_comparison
+from training.recommender.ranker import RankerOutcome, ranker_details, train_ranker
 from training.recommender.tune import (
     Progress,
     Trial,
@@ -34,6 +37,8 @@ from training.recommender.tune import (
 )
 
 logger = logging.getLogger(__name__)
+
+RANKER_MARGIN = 1.01
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,7 @@ class TrainParams:
     val_fraction: float = 0.2
     k: int = 10
     num_threads: int = 1
+    ranker: bool = True  # also train the LightGBM re-ranker and let validation pick
     event_weights: dict[str, float] = field(default_factory=lambda: dict(EVENT_WEIGHTS))
 
 
@@ -92,26 +98,61 @@ def train_recommender(interactions: pd.DataFrame, items: pd.DataFrame | None, ou
     if df.empty:
         raise ValueError(f"{source}: no interactions at or before as_of")
     users, items_idx = Index(np.unique(df["customer_id"])), Index(np.unique(df["item_id"]))
-    best, trials, validation = _select(df, users, items_idx, params, progress)
+    ctx = _Context(df, users, items_idx, items, customers)
+    best, trials, validation = _select(ctx, params, progress)
+    outcome = _ranker(ctx, best, params) if params.ranker else None
+    champion = "als"
+    details: dict[str, Any] = {"als": best.as_dict(), "event_weights": params.event_weights,
+                               "n_users": len(users), "n_items": len(items_idx)}
+    if outcome is not None:
+        validation["ranker"] = outcome.metrics
+        validation["als_same_users"] = outcome.als_metrics
+        details["ranker"] = ranker_details(outcome, CandidateConfig())
+        details["ranker_search"] = outcome.search
+        # The ranker must win clearly (1%) to be worth its extra moving parts.
+        if outcome.metrics["ndcg"] > RANKER_MARGIN * outcome.als_metrics["ndcg"]:
+            champion = "ranker"
+    details.update(champion=champion, validation=validation)
     factors = fit_als(user_item_matrix(df, users, items_idx), best, params.num_threads)
     arrays = build_arrays(df, users, items_idx, factors, items_df=items, customers=customers,
                           as_of=cutoff)
     manifest = Manifest(kind=KIND, data_hash=data_hash,
-                        as_of=pd.Timestamp(cutoff, unit="s").isoformat(), details={
-                            "champion": "als", "als": best.as_dict(),
-                            "event_weights": params.event_weights, "validation": validation,
-                            "n_users": len(users), "n_items": len(items_idx)})
-    _write_bundle(out_dir, arrays, manifest)
-    return TrainResult(Path(out_dir), "als", best, validation, trials, len(users),
+                        as_of=pd.Timestamp(cutoff, unit="s").isoformat(), details=details)
+    ranker_text = outcome.model_text if outcome is not None else None
+    _write_bundle(out_dir, arrays, manifest, ranker_text)
+    return TrainResult(Path(out_dir), champion, best, validation, trials, len(users),
                        len(items_idx), len(df))
 
 
-def _select(df: pd.DataFrame, users: Index, items: Index, params: TrainParams,
+@dataclass
+class _Context:
+    df: pd.DataFrame
+    users: Index
+    items: Index
+    items_df: pd.DataFrame | None
+    customers: pd.DataFrame | None
+
+    def split(self, fraction: float) -> tuple[pd.DataFrame, Any, Any]:
+        fit_df, val_df = temporal_split(self.df, fraction)
+        return (fit_df, user_item_matrix(fit_df, self.users, self.items),
+                user_item_matrix(val_df, self.users, self.items))
+
+
+def _ranker(ctx: _Context, best: ALSParams, params: TrainParams) -> RankerOutcome:
+    """Fit-period model -> candidates for validation customers -> cross-fitted LightGBM."""
+    fit_df, fit_w, truth = ctx.split(params.val_fraction)
+    factors = fit_als(fit_w, best, params.num_threads)
+    now = float(fit_df["ts"].max())
+    arrays = build_arrays(fit_df, ctx.users, ctx.items, factors, items_df=ctx.items_df,
+                          customers=ctx.customers, as_of=now)
+    data = ranking_data(arrays, truth, now, k=params.k)
+    return train_ranker(data, truth, k=params.k, num_threads=params.num_threads)
+
+
+def _select(ctx: _Context, params: TrainParams,
             progress: Progress | None) -> tuple[ALSParams, list[Trial], dict[str, Any]]:
     """Tune ALS on the validation split and report popularity vs ALS there."""
-    fit_df, val_df = temporal_split(df, params.val_fraction)
-    fit_w = user_item_matrix(fit_df, users, items)
-    truth = user_item_matrix(val_df, users, items)
+    _, fit_w, truth = ctx.split(params.val_fraction)
     grid = [params.als] if params.als is not None else default_grid(params.n_trials)
     best, trials = tune_als(fit_w, truth, grid, k=params.k, num_threads=params.num_threads,
                             progress=progress)
@@ -124,12 +165,15 @@ def _select(df: pd.DataFrame, users: Index, items: Index, params: TrainParams,
     return best, trials, validation
 
 
-def _write_bundle(out_dir: Path, arrays: Any, manifest: Manifest) -> None:
+def _write_bundle(out_dir: Path, arrays: Any, manifest: Manifest,
+                  ranker_text: str | None) -> None:
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".bundle-", dir=out_dir.parent))
     try:
         save_arrays(tmp, arrays)
+        if ranker_text is not None:
+            (tmp / RANKER_FILE).write_text(ranker_text)
         write_manifest(tmp, manifest)
         if out_dir.exists():
             shutil.rmtree(out_dir)
