@@ -174,16 +174,19 @@ def compute_value_table(
                                 .fillna(0.0))
     frame["total_value"] = (frame["historical_value"] + frame["predicted_clv"].fillna(0.0)
                             + frame["influence_value"])
-    scores = value.rfm_scores(frame["recency_days"], frame["n_transactions"],
-                              frame["historical_revenue"])
-    frame = frame.join(scores)
+    frame = _score(frame, cfg.tiers, tags or [])
+    return ValueResult(frame.reset_index()[list(VALUE_COLUMNS)], model, cut)
+
+
+def _score(frame: pd.DataFrame, tiers: value.TierThresholds, tags: list[Tag]) -> pd.DataFrame:
+    """Add RFM scores, segment, value tier, then tags (which may read all of those)."""
+    frame = frame.join(value.rfm_scores(frame["recency_days"], frame["n_transactions"],
+                                        frame["historical_revenue"]))
     frame["segment"] = value.rfm_segment(frame["r_score"], frame["f_score"], frame["m_score"],
                                          frame["n_transactions"])
     frame["value_tier"] = value.value_tiers(frame["historical_value"], frame["predicted_clv"],
-                                            frame["total_value"], cfg.tiers)
-    tagged = apply_tags(frame, tags or [])
-    frame = frame.join(tagged)
-    return ValueResult(frame.reset_index()[list(VALUE_COLUMNS)], model, cut)
+                                            frame["total_value"], tiers)
+    return frame.join(apply_tags(frame, tags))
 
 
 def _assemble(ids: pd.Index, known: pd.DataFrame, history: pd.DataFrame,
