@@ -1,4 +1,4 @@
-"""`valuechain train churn --table` and `valuechain score churn` against a temporary MLflow store."""
+"""`valuechain train churn --table` and `valuechain score churn` with a temporary MLflow store."""
 
 from __future__ import annotations
 
