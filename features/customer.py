@@ -6,10 +6,7 @@ The same function feeds churn training (at past snapshots) and materialization (
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
-
-DAY = np.timedelta64(1, "D")
 
 NUMERIC_FEATURES = (
     "tenure_days",
@@ -81,7 +78,7 @@ def customer_features(
     as_of = pd.Timestamp(as_of)
     cust = customers.loc[customers["signup_date"] <= as_of].set_index("customer_id")
     out = pd.DataFrame(index=cust.index)
-    out["tenure_days"] = (as_of - cust["signup_date"]) / DAY
+    out["tenure_days"] = _days(as_of - cust["signup_date"])
     events = interactions.loc[interactions["timestamp"] <= as_of]
     out = out.join(_event_features(events, items, as_of))
     out = out.join(_ticket_features(tickets, as_of))
@@ -97,9 +94,15 @@ def customer_features(
     return out[list(FEATURES)]
 
 
+def _days(delta: pd.Series) -> pd.Series:
+    """Timedeltas as fractional days."""
+    days: pd.Series = delta.dt.total_seconds() / 86400.0
+    return days
+
+
 def _event_features(events: pd.DataFrame, items: pd.DataFrame | None,
                     as_of: pd.Timestamp) -> pd.DataFrame:
-    age = (as_of - events["timestamp"]) / DAY
+    age = _days(as_of - events["timestamp"])
     cid = events["customer_id"]
     is_buy = events["event_type"] == "purchase"
     buys = events.loc[is_buy]
@@ -126,7 +129,8 @@ def _event_features(events: pd.DataFrame, items: pd.DataFrame | None,
         "events_prev_60d": age.between(30, 90, inclusive="right")
         .groupby(cid, observed=True).sum().astype(float),
     })
-    all_events["activity_trend"] = all_events["events_30d"] / (all_events["events_prev_60d"] / 2 + 1)
+    prev_per_30d = all_events["events_prev_60d"] / 2
+    all_events["activity_trend"] = all_events["events_30d"] / (prev_per_30d + 1)
     frame = all_events.join(frame, how="outer")
     if items is not None and len(buys):
         cats = buys[["customer_id", "item_id"]].merge(items[["item_id", "category"]], on="item_id")
@@ -142,7 +146,7 @@ def _ticket_features(tickets: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.Da
     if tickets is None or tickets.empty:
         return pd.DataFrame(columns=cols, dtype=float)
     past = tickets.loc[tickets["created_at"] <= as_of]
-    age = (as_of - past["created_at"]) / DAY
+    age = _days(as_of - past["created_at"])
     cid = past["customer_id"]
     open_now = ~past["resolved"].astype(bool)
     if "resolved_at" in past.columns:

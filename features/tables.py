@@ -1,4 +1,4 @@
-"""Training tables for the built-in world: features at past snapshots plus labels that end by `as_of`.
+"""Training tables for the built-in world: features at past snapshots, labels closed by `as_of`.
 
 A churn row is (customer, snapshot): features as of the snapshot, label from the `horizon_days`
 after it. Snapshots step back from `as_of` so that every label window closes at or before
@@ -15,6 +15,8 @@ from features import customer, lead
 from features.load import find_table, load_table, load_world
 
 DAY = pd.Timedelta(days=1)
+# A customer without a purchase for this long is lost, not at risk.
+ACTIVE_DAYS = 365
 
 
 def latest_timestamp(interactions: pd.DataFrame) -> pd.Timestamp:
@@ -48,12 +50,23 @@ def churn_labels(
     return pd.Series(churned.astype(int).to_numpy(), index=ids.to_numpy(), name="churned")
 
 
+def active_customers(features: pd.DataFrame, customers: pd.DataFrame, as_of: pd.Timestamp,
+                     active_days: int = ACTIVE_DAYS) -> pd.Index:
+    """Customers who can still churn: bought within `active_days` and not cancelled by `as_of`.
+
+    Those gone longer are lost already; they belong to win-back, not to early warning.
+    """
+    cancelled = customers.set_index("customer_id")["cancelled_at"].reindex(features.index)
+    keep = (features["recency_days"] <= active_days) & ~(cancelled <= as_of).fillna(False)
+    return features.index[keep.to_numpy(dtype=bool)]
+
+
 def churn_table(
     data_dir: Path, as_of: pd.Timestamp | None, horizon_days: int = 60, snapshots: int = 3
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Churn training table of a world directory and the reason templates of its features.
 
-    Rows: customers who had bought at least once and had not cancelled by the snapshot.
+    Rows: active customers at each snapshot (see `active_customers`).
     Columns: customer_id, snapshot, the customer features, `churned`.
     """
     tables = load_world(data_dir)
@@ -64,9 +77,7 @@ def churn_table(
         snap = as_of - i * horizon_days * DAY
         feats = customer.customer_features(tables["customers"], interactions,
                                            tables.get("tickets"), tables.get("items"), snap)
-        feats = feats.loc[feats["frequency"] > 0]
-        cancelled = tables["customers"].set_index("customer_id")["cancelled_at"]
-        feats = feats.loc[~(cancelled.reindex(feats.index) <= snap).fillna(False)]
+        feats = feats.loc[active_customers(feats, tables["customers"], snap)]
         labels = churn_labels(tables["customers"], interactions, snap, horizon_days)
         frame = feats.assign(snapshot=snap, churned=labels.reindex(feats.index).to_numpy())
         frames.append(frame.reset_index())

@@ -17,4 +17,5 @@ class ServiceSettings(Settings):
     max_batch: int = Field(default=500, ge=1, le=10000,
                            description="Largest batch of ids or leads in one request.")
     model_refresh_seconds: float = Field(
-        default=30.0, ge=0, description="How often to check the registry for a moved alias; 0 = never.")
+        default=30.0, ge=0,
+        description="How often to check the registry for a moved alias; 0 = never.")

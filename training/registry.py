@@ -99,7 +99,8 @@ def register_bundle(
     logger.info("registered %s version %s from run %s", model_name, mv.version, run.info.run_id)
     if alias:
         set_alias(settings, model_name, str(mv.version), alias)
-    return RegisteredVersion(model_name, str(mv.version), run.info.run_id, (alias,) if alias else ())
+    aliases = (alias,) if alias else ()
+    return RegisteredVersion(model_name, str(mv.version), run.info.run_id, aliases)
 
 
 def set_alias(settings: Settings, model_name: str, version: str, alias: str = CHAMPION) -> None:

@@ -1,4 +1,4 @@
-"""Resolve `models:/<name>@<alias>` in the MLflow registry and fetch the bundle into a local cache."""
+"""Resolve `models:/<name>@<alias>` in the MLflow registry; fetch its bundle into a local cache."""
 
 from __future__ import annotations
 

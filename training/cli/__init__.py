@@ -9,7 +9,6 @@ import logging
 _COMMAND_MODULES = (
     "training.cli.ops",
     "training.cli.world",
-    "training.cli.scoring",
     "training.cli.recommender",
     "training.cli.scoring",
     "training.cli.value",
@@ -18,7 +17,8 @@ _COMMAND_MODULES = (
 
 def main() -> None:
     """Entry point of the `valuechain` console script."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for module in _COMMAND_MODULES:
         importlib.import_module(module)
     from training.cli.app import app

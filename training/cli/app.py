@@ -11,7 +11,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-train_app = typer.Typer(help="Train a model, log it to MLflow and register it.", no_args_is_help=True)
+train_app = typer.Typer(help="Train a model, log it to MLflow and register it.",
+                        no_args_is_help=True)
 score_app = typer.Typer(help="Batch-score a table with a registered model.", no_args_is_help=True)
 models_app = typer.Typer(
     help="List, promote and roll back registered models (MLflow aliases).", no_args_is_help=True

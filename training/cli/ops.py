@@ -128,7 +128,7 @@ def _champions(roles: list[str]) -> tuple[dict[str, Any], dict[str, str | None]]
         try:
             bundle = resolve_bundle(settings.mlflow_tracking_uri, names[role],
                                     settings.model_alias, settings.state_dir / "models")
-        except Exception as exc:  # noqa: BLE001 - mlflow raises its own broad errors
+        except Exception as exc:
             console.print(f"[yellow]no {names[role]}@{settings.model_alias}[/]: {exc}")
             versions[role] = None
             continue
@@ -159,4 +159,4 @@ def _print_examples(url: str, host: str, port: int) -> None:
         f"curl -s -X POST {base}/v1/leads/score -H 'content-type: application/json' -d '{lead}'",
         f"open {base}/docs",
     ]
-    console.print("[bold]Try:[/]\n  " + "\n  ".join(lines))
+    typer.echo("Try:\n  " + "\n  ".join(lines), err=True)

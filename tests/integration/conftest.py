@@ -1,0 +1,98 @@
+"""A small world run through the real commands, and the API served over real HTTP.
+
+The pipeline runs once per test session: `valuechain generate`, `train recommender|churn|lead`,
+`value` and `materialize` as subprocesses (as a user would run them) against a temp MLflow store
+and the test Redis under a key prefix of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+import uvicorn
+
+from service.config import ServiceSettings
+from service.main import create_app
+
+VALUECHAIN = [sys.executable, "-m", "training"]
+
+
+@dataclass(frozen=True)
+class World:
+    """A materialized world: where its data is and the environment its commands ran with."""
+
+    data: Path
+    env: dict[str, str]
+    settings: ServiceSettings
+
+
+def run_cli(env: dict[str, str], *args: str | Path) -> subprocess.CompletedProcess[str]:
+    """Run `valuechain ARGS` as a subprocess; fail the test with its output when it fails."""
+    result = subprocess.run([*VALUECHAIN, *map(str, args)], env=env, capture_output=True,
+                            text=True, timeout=600, check=False)
+    if result.returncode != 0:
+        pytest.fail(f"valuechain {' '.join(map(str, args))} exited {result.returncode}:\n"
+                    f"{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[World]:
+    """Generate, train the three models, compute value and materialize, once per session."""
+    base = tmp_path_factory.mktemp("world")
+    prefix = f"e2e{uuid.uuid4().hex[:8]}"
+    env = dict(os.environ, MLFLOW_TRACKING_URI=f"sqlite:///{base / 'mlruns' / 'mlflow.db'}",
+               REDIS_URL=redis_url, KEY_PREFIX=prefix, STATE_DIR=str(base / "var"),
+               MLFLOW_DISABLE_TELEMETRY="true", OPENBLAS_NUM_THREADS="1")
+    data = base / "data"
+    run_cli(env, "generate", "--out", data, "--customers", "1500", "--seed", "7")
+    run_cli(env, "train", "recommender", "--data", data)
+    run_cli(env, "train", "churn", "--data", data)
+    run_cli(env, "train", "lead", "--data", data)
+    run_cli(env, "value", "--data", data, "--out", data / "value.parquet")
+    run_cli(env, "materialize", "--data", data, "--value", data / "value.parquet")
+    settings = ServiceSettings(redis_url=redis_url, key_prefix=prefix,
+                               mlflow_tracking_uri=env["MLFLOW_TRACKING_URI"],
+                               state_dir=base / "var", model_refresh_seconds=0, max_batch=50)
+    yield World(data, env, settings)
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    for start in range(0, len(keys), 1000):
+        client.delete(*keys[start:start + 1000])
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def api(world: World) -> Iterator[httpx.Client]:
+    """The app served by uvicorn on a free local port; an HTTP client pointed at it."""
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(world.settings), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the API did not start")
+        time.sleep(0.05)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        yield client
+    server.should_exit = True
+    thread.join(timeout=10)

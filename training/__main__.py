@@ -1,0 +1,5 @@
+"""`python -m training` runs the `valuechain` command line."""
+
+from training.cli import main
+
+main()
