@@ -98,7 +98,9 @@ def train_recommender_cmd(
     val = result.validation
     print(f"registered {settings.recommender_model} version {version.version} (champion, run "
           f"{run.info.run_id}): {result.n_users} customers, {result.n_items} items; validation "
-          f"NDCG@10 als {val['als']['ndcg']:.4f} vs popularity {val['popularity']['ndcg']:.4f}")
+          f"NDCG@10 als {val['als']['ndcg']:.4f} vs popularity {val['popularity']['ndcg']:.4f}"
+          + (f", ranker {val['ranker']['ndcg']:.4f}" if "ranker" in val else "")
+          + f"; champion: {result.champion}")
 
 
 def _require(frame: pd.DataFrame | None, path: Path | None, column: str) -> None:
