@@ -78,7 +78,7 @@ def materialize(
                 "materialized_at": datetime.now(UTC).isoformat(),
                 "models": model_versions or {}}
         if value_table is not None:
-            meta["value_columns"] = list(value_table.columns)
+            meta["segments"] = group_summary(value_table)
         store.write_meta(version, meta)
     except BaseException:
         store.abort_version(version)
@@ -86,6 +86,24 @@ def materialize(
     store.commit_version(version)
     logger.info("materialized %d customers as of %s into version %s", written, as_of, version)
     return MaterializeReport(version, as_of.isoformat(), written, ranked, model_versions or {})
+
+
+def group_summary(value_table: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    """Customers and value per RFM `segment` and per `value_tier`, largest total value first."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    money = ["historical_value", "predicted_clv", "total_value"]
+    for by in ("segment", "value_tier"):
+        if by not in value_table.columns:
+            continue
+        frame = value_table[[by, *money]].copy()
+        frame[money] = frame[money].astype(float).fillna(0.0)
+        groups = frame.groupby(by, observed=True)
+        table = groups[money].sum().assign(customers=groups.size())
+        table["mean_total_value"] = table["total_value"] / table["customers"]
+        table = table.sort_values("total_value", ascending=False)
+        out[by] = [{"name": str(name), **{str(k): _plain(v) for k, v in row.items()}}
+                   for name, row in table.iterrows()]
+    return out
 
 
 def _rows(feats: pd.DataFrame, recommender: Any | None, value_table: pd.DataFrame | None,

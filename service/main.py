@@ -16,7 +16,7 @@ from features.store import OnlineStore
 from service.config import ServiceSettings
 from service.errors import install_handlers
 from service.models import ModelSet, load_models
-from service.routes import events, health, items, recommendations, scores
+from service.routes import customers, events, health, items, recommendations, scores
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def create_app(settings: ServiceSettings | None = None, store: OnlineStore | Non
 
     app = FastAPI(title="valuechain", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_handlers(app)
-    for module in (health, recommendations, items, events, scores):
+    for module in (health, recommendations, items, events, scores, customers):
         app.include_router(module.router)
     return app
 

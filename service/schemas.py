@@ -126,3 +126,62 @@ class EventsAccepted(BaseModel):
     unknown_items: list[str] = Field(
         description="Items the recommender does not know yet; stored, but they cannot move "
                     "recommendations until the next training.")
+
+
+class ValueSummary(BaseModel):
+    """What a customer is worth: historical, predicted (potential) and influence value."""
+
+    value_tier: str | None = Field(description="high, mid, low or potential.")
+    historical_value: float | None = Field(description="Realized revenue up to as_of.")
+    historical_margin: float | None = Field(description="Revenue minus cost, where items have one.")
+    predicted_clv: float | None = Field(description="Discounted expected value over the horizon.")
+    influence_value: float | None = Field(description="Value brought through referrals.")
+    total_value: float | None
+    p_alive: float | None = Field(description="BG/NBD probability the customer is still active.")
+    expected_purchases: float | None = Field(description="Expected purchases over the horizon.")
+
+
+class RfmSummary(BaseModel):
+    segment: str | None = Field(description="champions, loyal, ..., lost (docs/value.md).")
+    r_score: int | None
+    f_score: int | None
+    m_score: int | None
+    recency_days: float | None
+    n_transactions: int | None
+    avg_order_value: float | None
+
+
+class ChurnSummary(BaseModel):
+    probability: float
+    score: int
+    risk_tier: str
+    top_reasons: list[str]
+
+
+class Customer360(BaseModel):
+    customer_id: str
+    as_of: str | None
+    region: str | None
+    acquisition_channel: str | None
+    tenure_days: float | None
+    value: ValueSummary | None = Field(description="None when no value table was materialized.")
+    rfm: RfmSummary | None
+    churn: ChurnSummary | None = Field(description="None when no churn model is loaded.")
+    tags: list[str]
+    tag_score: float | None
+    model_versions: dict[str, str | None]
+
+
+class GroupSummary(BaseModel):
+    name: str
+    customers: int
+    historical_value: float
+    predicted_clv: float
+    total_value: float
+    mean_total_value: float
+
+
+class Segments(BaseModel):
+    as_of: str | None
+    segments: list[GroupSummary] = Field(description="By RFM segment.")
+    tiers: list[GroupSummary] = Field(description="By value tier.")

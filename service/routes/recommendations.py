@@ -33,8 +33,9 @@ def recommend(
     record = store.read_customer(customer_id, settings.max_recent_events)
     filters = RecFilters(category=category, exclude=frozenset(exclude or ()),
                          price_max=price_max, include_purchased=include_purchased)
-    result = rec.model.recommend(recommender_state(record), recent_events(record, None), k,
-                                 filters, segment=features_of(record).get("region"))
+    state, recent = recommender_state(record, rec.model), recent_events(record, rec.model)
+    result = rec.model.recommend(state, recent, k, filters,
+                                 segment=features_of(record).get("region"))
     return _response(result, rec.version, customer_id=customer_id)
 
 
@@ -44,9 +45,8 @@ def upsell(customer_id: CustomerId, store: StoreDep, rec: RecommenderDep, settin
     """Upgrade options: the same categories the customer buys, a higher price tier."""
     _check_k(k, settings.max_k)
     record = store.read_customer(customer_id, settings.max_recent_events)
-    result = rec.model.upsell(recommender_state(record), recent_events(record, None), k,
-                              RecFilters(category=None, exclude=frozenset(), price_max=None,
-                                         include_purchased=False))
+    state, recent = recommender_state(record, rec.model), recent_events(record, rec.model)
+    result = rec.model.upsell(state, recent, k, RecFilters())
     return _response(result, rec.version, customer_id=customer_id)
 
 

@@ -169,3 +169,38 @@ def test_a_bad_event_is_422_naming_the_field(api: httpx.Client) -> None:
     resp = api.post("/v1/events", json={"customer_id": "c", "item_id": "i",
                                         "event_type": "wishlist"})
     assert resp.status_code == 422 and "event_type" in resp.text
+
+
+def test_customer_360(api: httpx.Client, buyer: str) -> None:
+    resp = api.get(f"/v1/customers/{buyer}")
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["value"]["value_tier"] in {"high", "mid", "low", "potential"}
+    assert body["value"]["historical_value"] > 0 and body["value"]["predicted_clv"] is not None
+    assert 0 <= body["value"]["p_alive"] <= 1
+    assert body["rfm"]["segment"] and 1 <= body["rfm"]["r_score"] <= 5
+    assert body["churn"]["risk_tier"] in {"high", "medium", "low"}
+    assert body["model_versions"]["churn"] == "1" and body["model_versions"]["value_table"]
+    assert isinstance(body["tags"], list)
+
+
+def test_customer_360_shows_the_potential_tier(api: httpx.Client, world: World) -> None:
+    value = pd.read_parquet(world.data / "value.parquet")
+    potential = value.loc[value["value_tier"] == "potential", "customer_id"]
+    assert len(potential), "the demo world should have potential-tier customers"
+    body = api.get(f"/v1/customers/{potential.iloc[0]}").json()
+    assert body["value"]["value_tier"] == "potential"
+
+
+def test_unknown_customer_360_is_404(api: httpx.Client) -> None:
+    resp = api.get("/v1/customers/nobody-at-all")
+    assert resp.status_code == 404 and "nobody-at-all" in resp.json()["detail"]
+
+
+def test_segments_add_up(api: httpx.Client, world: World) -> None:
+    body = api.get("/v1/segments").json()
+    value = pd.read_parquet(world.data / "value.parquet")
+    assert sum(s["customers"] for s in body["tiers"]) == len(value)
+    assert sum(s["customers"] for s in body["segments"]) == len(value)
+    tiers = {t["name"] for t in body["tiers"]}
+    assert {"high", "mid", "low", "potential"} <= tiers

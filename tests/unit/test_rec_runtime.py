@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_recommender import COMPLEMENT, PER_CLUSTER, planted_world
 
 from features.runtime.bundle import read_manifest, write_manifest
 from features.runtime.rec_bundle import ARRAYS_FILE, RANKER_FILE, load_arrays
@@ -17,6 +16,7 @@ from features.runtime.recommender import (
     RecommenderModel,
     UnknownItemError,
 )
+from tests.unit.test_recommender import COMPLEMENT, PER_CLUSTER, planted_world
 from training.recommender.als import ALSParams
 from training.recommender.train import TrainParams, train_recommender
 

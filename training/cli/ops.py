@@ -112,6 +112,10 @@ def _value_table(path: Path) -> Any:
     frame = read_frame(path)
     if "customer_id" not in frame.columns:
         raise DataError(path, "missing required column", column="customer_id")
+    if "tags" in frame.columns and frame["tags"].dtype != object:
+        # CSV value tables join the tag list with "|".
+        frame["tags"] = frame["tags"].fillna("").astype(str).str.split("|").map(
+            lambda tags: [t for t in tags if t])
     return frame.set_index(frame["customer_id"].astype(str)).drop(columns=["customer_id"])
 
 

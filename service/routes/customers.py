@@ -1,0 +1,30 @@
+"""The customer 360 (value, RFM, churn, tags) and the segment overview."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from service.customer360 import customer_360, segment_overview
+from service.deps import ModelsDep, StoreDep
+from service.errors import NotFound
+from service.schemas import Customer360, Segments
+
+router = APIRouter(prefix="/v1", tags=["customers"])
+
+
+@router.get("/segments", response_model=Segments)
+def segments(store: StoreDep) -> Segments:
+    """Customers and value per RFM segment and per value tier."""
+    return segment_overview(store.read_meta())
+
+
+@router.get("/customers/{customer_id}", response_model=Customer360)
+def customer(customer_id: Annotated[str, Path(min_length=1, max_length=200)], store: StoreDep,
+             models: ModelsDep) -> Customer360:
+    """Everything known about one customer: value tier, RFM segment, values, churn risk, tags."""
+    record = store.read_customer(customer_id, max_events=0)
+    if not record.materialized:
+        raise NotFound(f"customer {customer_id!r} is not in the feature cache")
+    return customer_360(record, store.read_meta(), models)
