@@ -85,15 +85,16 @@ def main() -> None:
     d.add_argument("--seed", type=int, default=42)
     d.add_argument("--port", type=int, default=8000)
     d.add_argument("--no-serve", action="store_true", help="stop after materializing")
-    t = sub.add_parser("test", help="install and run all tests (arguments go to pytest)")
-    t.add_argument("pytest_args", nargs=argparse.REMAINDER)
-    args = parser.parse_args()
+    sub.add_parser("test", help="install and run all tests (other arguments go to pytest)")
+    args, extra = parser.parse_known_args()
+    if extra and args.command != "test":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "install":
         install()
     elif args.command == "demo":
         demo(args.customers, args.seed, args.port, serve=not args.no_serve)
     else:
-        test(args.pytest_args)
+        test(extra)
 
 
 if __name__ == "__main__":

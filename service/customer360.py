@@ -7,6 +7,7 @@ from typing import Any
 from features.store import CustomerRecord
 from service.customer_state import features_of, value_of
 from service.models import ModelSet
+from service.scoring import TOP_REASONS
 from service.schemas import (
     ChurnSummary,
     Customer360,
@@ -23,7 +24,7 @@ def customer_360(record: CustomerRecord, meta: dict[str, Any], models: ModelSet)
     churn = models.get("churn")
     churn_summary = None
     if churn is not None:
-        scored = churn.model.score_records([feats])[0]
+        scored = churn.model.score_records([feats], top_reasons=TOP_REASONS)[0]
         churn_summary = ChurnSummary(probability=scored.probability, score=scored.score,
                                      risk_tier=scored.tier,
                                      top_reasons=[r.text for r in scored.reasons_up])

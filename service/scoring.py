@@ -11,6 +11,10 @@ from service.customer_state import features_of
 from service.models import LoadedModel
 from service.schemas import ChurnScore, LeadIn, LeadScore, Reason
 
+# Reasons each way per score: enough that correlated signals (recency, orders, visits) don't
+# crowd out a second cause such as open tickets.
+TOP_REASONS = 5
+
 
 def churn_scores(store: OnlineStore, churn: LoadedModel,
                  customer_ids: Sequence[str]) -> tuple[list[ChurnScore], list[str]]:
@@ -21,7 +25,7 @@ def churn_scores(store: OnlineStore, churn: LoadedModel,
     if not known:
         return [], missing
     as_of = store.read_meta().get("as_of")
-    scored = churn.model.score_records([features_of(r) for r in known])
+    scored = churn.model.score_records([features_of(r) for r in known], top_reasons=TOP_REASONS)
     results = [
         ChurnScore(customer_id=r.customer_id, probability=s.probability, score=s.score,
                    risk_tier=s.tier, reasons_up=_reasons(s.reasons_up),
@@ -35,7 +39,7 @@ def churn_scores(store: OnlineStore, churn: LoadedModel,
 def lead_scores(lead: LoadedModel, leads: Sequence[LeadIn]) -> list[LeadScore]:
     """Score inline leads; absent attributes are scored as unknown and listed in `missing`."""
     records = [lead_record_features(item.model_dump(exclude={"lead_id"})) for item in leads]
-    scored = lead.model.score_records(records)
+    scored = lead.model.score_records(records, top_reasons=TOP_REASONS)
     return [
         LeadScore(lead_id=item.lead_id, probability=s.probability, score=s.score, grade=s.tier,
                   reasons_up=_reasons(s.reasons_up), reasons_down=_reasons(s.reasons_down),
