@@ -7,7 +7,6 @@ from typing import Any
 from features.store import CustomerRecord
 from service.customer_state import features_of, value_of
 from service.models import ModelSet
-from service.scoring import TOP_REASONS
 from service.schemas import (
     ChurnSummary,
     Customer360,
@@ -16,6 +15,7 @@ from service.schemas import (
     Segments,
     ValueSummary,
 )
+from service.scoring import TOP_REASONS
 
 
 def customer_360(record: CustomerRecord, meta: dict[str, Any], models: ModelSet) -> Customer360:
