@@ -6,7 +6,7 @@ stored as fixed-width unicode arrays so `allow_pickle=False` works for every fie
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +53,9 @@ class RecArrays:
     co_items: I32
     co_counts: F32
     item_buyers: F32  # distinct buyers per item (co-purchase basis)
+    # EASE over the popular head (training/recommender/ease.py); empty when not trained.
+    ease_items: I32 = field(default_factory=lambda: np.zeros(0, np.int32))
+    ease_weights: F32 = field(default_factory=lambda: np.zeros((0, 0), np.float32))
 
 
 def save_arrays(bundle_dir: Path, arrays: RecArrays) -> Path:
@@ -65,15 +68,20 @@ def save_arrays(bundle_dir: Path, arrays: RecArrays) -> Path:
 
 
 def load_arrays(bundle_dir: Path) -> RecArrays:
-    """Read `recommender.npz` from a bundle; missing fields raise `BundleError`."""
+    """Read `recommender.npz` from a bundle; missing required fields raise `BundleError`.
+
+    Fields with a default (added later, e.g. EASE) may be absent: older bundles still load.
+    """
     path = bundle_dir / ARRAYS_FILE
     if not path.is_file():
         raise BundleError(f"{bundle_dir}: no {ARRAYS_FILE}")
     with np.load(path, allow_pickle=False) as data:
-        missing = [f.name for f in fields(RecArrays) if f.name not in data.files]
+        missing = [f.name for f in fields(RecArrays)
+                   if f.name not in data.files and f.default_factory is MISSING]
         if missing:
             raise BundleError(f"{path}: missing arrays {missing}")
-        return RecArrays(**{f.name: data[f.name] for f in fields(RecArrays)})
+        return RecArrays(**{f.name: data[f.name] for f in fields(RecArrays)
+                            if f.name in data.files})
 
 
 def confidence(weights: npt.NDArray[np.floating], scheme: str, alpha: float,

@@ -13,12 +13,14 @@ import numpy as np
 from features.runtime.rec_bundle import F32, I64, RecArrays, top_k
 
 DAY = 86400.0
-GENERATORS = ("als", "cooc", "popular", "trending", "segment")
+GENERATORS = ("als", "ease", "cooc", "popular", "trending", "segment")
 FEATURES = (
-    "als_score", "als_rank", "cooc_score", "cooc_rank", "knn_max", "log_pop", "pop_rank",
-    "log_trend", "trend_ratio", "segment_share", "price_ratio", "category_share",
-    "days_since_category", "log_history", "generator_count",
+    "als_score", "als_rank", "ease_score", "ease_rank", "cooc_score", "cooc_rank", "knn_max",
+    "knn_recent", "log_pop", "pop_rank", "log_trend", "trend_ratio", "segment_share",
+    "price_ratio", "category_share", "days_since_category", "days_since_last", "log_history",
+    "generator_count",
 )
+RECENT = 5  # history items that count as "recent" for `knn_recent`
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class CandidateConfig:
     """How many candidates each generator contributes."""
 
     als: int = 100
+    ease: int = 100
     cooc: int = 50
     popular: int = 30
     trending: int = 20
@@ -59,6 +62,18 @@ def cooc_scores(arrays: RecArrays, hist_items: np.ndarray) -> np.ndarray:
     return np.bincount(arrays.co_items[idx], weights=weights, minlength=n_items)
 
 
+def ease_scores(arrays: RecArrays, hist_items: np.ndarray) -> np.ndarray:
+    """EASE score of every item (sum of B rows of the covered history); NaN when not covered."""
+    out = np.full(len(arrays.item_ids), np.nan)
+    covered = arrays.ease_items
+    if not len(covered):
+        return out
+    pos = np.searchsorted(covered, hist_items)
+    pos = pos[(pos < len(covered)) & (covered[np.minimum(pos, len(covered) - 1)] == hist_items)]
+    out[covered] = arrays.ease_weights[pos].sum(axis=0, dtype=np.float64)
+    return out
+
+
 def build_candidates(arrays: RecArrays, unit_factors: F32, vector: F32, hist_items: np.ndarray,
                      hist_weights: np.ndarray, hist_times: np.ndarray, mask: np.ndarray,
                      segment: int | None, now: float,
@@ -67,11 +82,13 @@ def build_candidates(arrays: RecArrays, unit_factors: F32, vector: F32, hist_ite
     n_items = len(arrays.item_ids)
     als = (arrays.item_factors @ vector).astype(np.float64)
     cooc = cooc_scores(arrays, hist_items)
+    ease = ease_scores(arrays, hist_items)
     pop, trend = arrays.item_popularity, arrays.item_trend
     has_seg = segment is not None and segment >= 0
     seg = arrays.segment_popularity[segment] if has_seg else np.zeros(n_items, np.float32)
     lists = {
         "als": top_k(np.where(mask, als, -np.inf), config.als),
+        "ease": top_k(np.where(mask & np.isfinite(ease), ease, -np.inf), config.ease),
         "cooc": top_k(np.where(mask & (cooc > 0), cooc, -np.inf), config.cooc),
         "popular": top_k(np.where(mask, pop, -np.inf), config.popular),
         "trending": top_k(np.where(mask & (trend > 0), trend, -np.inf), config.trending),
@@ -83,21 +100,24 @@ def build_candidates(arrays: RecArrays, unit_factors: F32, vector: F32, hist_ite
     best = np.argmin(np.vstack([ranks[g] for g in GENERATORS]), axis=0)
     generator = [GENERATORS[b] for b in best.tolist()]
     n_gen = np.sum(np.vstack([np.isfinite(ranks[g]) for g in GENERATORS]), axis=0)
-    feats = _features(arrays, unit_factors, items, als, cooc, hist_items, hist_weights,
+    feats = _features(arrays, unit_factors, items, (als, ease, cooc), hist_items, hist_weights,
                       hist_times, seg if has_seg else None, now, n_gen)
     return Candidates(items, feats, generator)
 
 
-def _features(arrays: RecArrays, unit: F32, items: I64, als: np.ndarray, cooc: np.ndarray,
-              hist_items: np.ndarray, hist_weights: np.ndarray, hist_times: np.ndarray,
-              seg: np.ndarray | None, now: float, n_gen: np.ndarray) -> F32:
+def _features(arrays: RecArrays, unit: F32, items: I64,
+              scores: tuple[np.ndarray, np.ndarray, np.ndarray], hist_items: np.ndarray,
+              hist_weights: np.ndarray, hist_times: np.ndarray, seg: np.ndarray | None,
+              now: float, n_gen: np.ndarray) -> F32:
     n_items = len(arrays.item_ids)
+    als, ease, cooc = scores
     als_rank = _ranks(np.argsort(-als, kind="stable"), n_items, np.nan)
+    ease_rank = _ranks(np.argsort(-np.nan_to_num(ease, nan=-np.inf), kind="stable"), n_items,
+                       np.nan)
     cooc_rank = _ranks(np.argsort(-cooc, kind="stable"), n_items, np.nan)
     pop = arrays.item_popularity.astype(np.float64)
     pop_rank = _ranks(np.argsort(-pop, kind="stable"), n_items, np.nan)
-    knn = (unit[items] @ unit[hist_items].T).max(axis=1) if len(hist_items) else \
-        np.zeros(len(items))
+    knn, knn_recent, days_last = _history_features(unit, items, hist_items, hist_times, now)
     trend = arrays.item_trend[items].astype(np.float64)
     seg_share = seg[items] / max(float(seg.max()), 1.0) if seg is not None else \
         np.full(len(items), np.nan)
@@ -106,11 +126,24 @@ def _features(arrays: RecArrays, unit: F32, items: I64, als: np.ndarray, cooc: n
     usual = float(np.nanmean(hist_price)) if np.isfinite(hist_price).any() else np.nan
     cat_share, days = _category_features(arrays, items, hist_items, hist_weights, hist_times,
                                          now)
-    cols = [als[items], als_rank[items], cooc[items], np.where(cooc[items] > 0,
-            cooc_rank[items], np.nan), knn, np.log1p(pop[items]), pop_rank[items],
-            np.log1p(trend), trend / (pop[items] + 1.0), seg_share, price[items] / usual,
-            cat_share, days, np.full(len(items), np.log1p(len(hist_items))), n_gen]
+    covered = np.isfinite(ease[items])
+    cols = [als[items], als_rank[items], ease[items], np.where(covered, ease_rank[items], np.nan),
+            cooc[items], np.where(cooc[items] > 0, cooc_rank[items], np.nan), knn, knn_recent,
+            np.log1p(pop[items]), pop_rank[items], np.log1p(trend), trend / (pop[items] + 1.0),
+            seg_share, price[items] / usual, cat_share, days, np.full(len(items), days_last),
+            np.full(len(items), np.log1p(len(hist_items))), n_gen]
     return np.column_stack(cols).astype(np.float32)
+
+
+def _history_features(unit: F32, items: I64, hist_items: np.ndarray, hist_times: np.ndarray,
+                      now: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Max cosine to the whole history and to the `RECENT` latest items; days since last event."""
+    if not len(hist_items):
+        return np.zeros(len(items)), np.zeros(len(items)), np.nan
+    sims = unit[items] @ unit[hist_items].T
+    latest = np.argsort(-hist_times, kind="stable")[:RECENT]
+    days_last = (now - float(hist_times.max())) / DAY
+    return sims.max(axis=1), sims[:, latest].max(axis=1), days_last
 
 
 def _category_features(arrays: RecArrays, items: I64, hist_items: np.ndarray,

@@ -114,8 +114,11 @@ def copurchase(df: pd.DataFrame, users: Index, items: Index, *, last_n: int = 50
 
 def build_arrays(df: pd.DataFrame, users: Index, items: Index, factors: tuple[np.ndarray, ...],
                  *, items_df: pd.DataFrame | None, customers: pd.DataFrame | None,
-                 as_of: float) -> RecArrays:
-    """All arrays of a bundle from the (validated) training interactions and fitted factors."""
+                 as_of: float, ease: tuple[np.ndarray, np.ndarray] | None = None) -> RecArrays:
+    """All arrays of a bundle from the (validated) training interactions and fitted models.
+
+    `factors` are ALS (user, item) factors; `ease` the optional EASE (items, B) pair.
+    """
     indptr, h_items, h_w, h_e, h_t = history_arrays(df, users, items)
     pop, trend = popularity(df, items, as_of)
     seg_names, seg_pop, user_seg = segment_popularity(df, customers, users, items)
@@ -128,4 +131,5 @@ def build_arrays(df: pd.DataFrame, users: Index, items: Index, factors: tuple[np
         item_popularity=pop, item_trend=trend, segments=seg_names,
         segment_popularity=seg_pop, user_segment=user_seg,
         co_indptr=co_ptr, co_items=co_items, co_counts=co_counts, item_buyers=buyers,
+        **({} if ease is None else {"ease_items": ease[0], "ease_weights": ease[1]}),
     )

@@ -20,6 +20,7 @@ GRID: tuple[dict[str, Any], ...] = (
     {"num_leaves": 31, "min_data_in_leaf": 20, "learning_rate": 0.05},
 )
 MAX_ROUNDS = 300
+PATIENCE = 40  # rounds without a better held-out NDCG before a fold stops
 
 
 @dataclass
@@ -34,8 +35,8 @@ class RankerOutcome:
     search: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _params(extra: dict[str, Any], num_threads: int, seed: int) -> dict[str, Any]:
-    return {"objective": "lambdarank", "metric": "ndcg", "ndcg_eval_at": [10],
+def _params(extra: dict[str, Any], num_threads: int, seed: int, k: int) -> dict[str, Any]:
+    return {"objective": "lambdarank", "metric": "ndcg", "ndcg_eval_at": [k],
             "lambdarank_truncation_level": 20, "feature_fraction": 0.9, "verbose": -1,
             "num_threads": num_threads, "seed": seed, "deterministic": True, **extra}
 
@@ -72,15 +73,18 @@ def train_ranker(data: RankingData, truth: sp.csr_matrix, *, k: int = 10, num_th
     best: tuple[float, dict[str, Any], int, np.ndarray] | None = None
     search = []
     for extra in GRID:
-        params = _params(extra, num_threads, seed)
+        params = _params(extra, num_threads, seed, k)
         curves, boosters, oof = [], [], np.zeros(len(data.labels))
         for f in (0, 1):
             result: dict[str, Any] = {}
-            boosters.append(lgb.train(params, _dataset(data, (fold != f) & has_pos), MAX_ROUNDS,
-                                      valid_sets=[_dataset(data, (fold == f) & has_pos)],
-                                      callbacks=[lgb.record_evaluation(result)]))
-            curves.append(np.asarray(result["valid_0"]["ndcg@10"]))
-        rounds = int(np.argmax(np.mean(curves, axis=0))) + 1
+            boosters.append(lgb.train(
+                params, _dataset(data, (fold != f) & has_pos), MAX_ROUNDS,
+                valid_sets=[_dataset(data, (fold == f) & has_pos)],
+                callbacks=[lgb.record_evaluation(result),
+                           lgb.early_stopping(PATIENCE, first_metric_only=True, verbose=False)]))
+            curves.append(np.asarray(result["valid_0"][f"ndcg@{k}"]))
+        common = min(len(c) for c in curves)  # early stopping may end the folds apart
+        rounds = int(np.argmax(np.mean([c[:common] for c in curves], axis=0))) + 1
         for f, booster in enumerate(boosters):  # out-of-fold scores at the chosen rounds
             rows = data.rows_of(fold == f)
             oof[rows] = booster.predict(data.features[rows], num_threads=num_threads,

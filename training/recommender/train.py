@@ -26,6 +26,7 @@ from training.recommender.data import (
     user_item_matrix,
     validate_interactions,
 )
+from training.recommender.ease import EASEParams, fit_ease
 from training.recommender.evaluate import evaluate_scores, plot_comparison
 from training.recommender.ranker import RankerOutcome, ranker_details, train_ranker
 from training.recommender.tune import (
@@ -34,6 +35,7 @@ from training.recommender.tune import (
     default_grid,
     popularity_scores,
     tune_als,
+    tune_ease,
 )
 
 logger = logging.getLogger(__name__)
@@ -51,6 +53,8 @@ class TrainParams:
     k: int = 10
     num_threads: int = 1
     ranker: bool = True  # also train the LightGBM re-ranker and let validation pick
+    # EASE L2 strengths tried on validation (an extra ranker generator; needs `ranker`).
+    ease_lams: tuple[float, ...] = (100.0, 300.0, 1000.0)
     event_weights: dict[str, float] = field(default_factory=lambda: dict(EVENT_WEIGHTS))
 
 
@@ -63,6 +67,8 @@ class TrainResult:
     als: ALSParams
     validation: dict[str, dict[str, float]]
     trials: list[Trial]
+    ease: EASEParams | None
+    ease_trials: list[Trial]
     n_users: int
     n_items: int
     n_interactions: int
@@ -100,10 +106,12 @@ def train_recommender(interactions: pd.DataFrame, items: pd.DataFrame | None, ou
     users, items_idx = Index(np.unique(df["customer_id"])), Index(np.unique(df["item_id"]))
     ctx = _Context(df, users, items_idx, items, customers)
     best, trials, validation = _select(ctx, params, progress)
-    outcome = _ranker(ctx, best, params) if params.ranker else None
+    ease, ease_trials = _select_ease(ctx, params, validation)
+    outcome = _ranker(ctx, best, ease, params) if params.ranker else None
     champion = "als"
     details: dict[str, Any] = {"als": best.as_dict(), "event_weights": params.event_weights,
-                               "n_users": len(users), "n_items": len(items_idx)}
+                               "n_users": len(users), "n_items": len(items_idx),
+                               "ease": None if ease is None else ease.as_dict()}
     if outcome is not None:
         validation["ranker"] = outcome.metrics
         validation["als_same_users"] = outcome.als_metrics
@@ -113,15 +121,17 @@ def train_recommender(interactions: pd.DataFrame, items: pd.DataFrame | None, ou
         if outcome.metrics["ndcg"] > RANKER_MARGIN * outcome.als_metrics["ndcg"]:
             champion = "ranker"
     details.update(champion=champion, validation=validation)
-    factors = fit_als(user_item_matrix(df, users, items_idx), best, params.num_threads)
+    weights = user_item_matrix(df, users, items_idx)
+    factors = fit_als(weights, best, params.num_threads)
+    ease_model = None if ease is None else fit_ease(weights, ease, params.num_threads)
     arrays = build_arrays(df, users, items_idx, factors, items_df=items, customers=customers,
-                          as_of=cutoff)
+                          as_of=cutoff, ease=ease_model)
     manifest = Manifest(kind=KIND, data_hash=data_hash,
                         as_of=pd.Timestamp(cutoff, unit="s").isoformat(), details=details)
     ranker_text = outcome.model_text if outcome is not None else None
     _write_bundle(out_dir, arrays, manifest, ranker_text)
-    return TrainResult(Path(out_dir), champion, best, validation, trials, len(users),
-                       len(items_idx), len(df))
+    return TrainResult(Path(out_dir), champion, best, validation, trials, ease, ease_trials,
+                       len(users), len(items_idx), len(df))
 
 
 @dataclass
@@ -138,13 +148,15 @@ class _Context:
                 user_item_matrix(val_df, self.users, self.items))
 
 
-def _ranker(ctx: _Context, best: ALSParams, params: TrainParams) -> RankerOutcome:
+def _ranker(ctx: _Context, best: ALSParams, ease: EASEParams | None,
+            params: TrainParams) -> RankerOutcome:
     """Fit-period model -> candidates for validation customers -> cross-fitted LightGBM."""
     fit_df, fit_w, truth = ctx.split(params.val_fraction)
     factors = fit_als(fit_w, best, params.num_threads)
+    ease_model = None if ease is None else fit_ease(fit_w, ease, params.num_threads)
     now = float(fit_df["ts"].max())
     arrays = build_arrays(fit_df, ctx.users, ctx.items, factors, items_df=ctx.items_df,
-                          customers=ctx.customers, as_of=now)
+                          customers=ctx.customers, as_of=now, ease=ease_model)
     data = ranking_data(arrays, truth, now, k=params.k)
     return train_ranker(data, truth, k=params.k, num_threads=params.num_threads)
 
@@ -163,6 +175,20 @@ def _select(ctx: _Context, params: TrainParams,
                 if m.startswith("val_")},
     }
     return best, trials, validation
+
+
+def _select_ease(ctx: _Context, params: TrainParams,
+                 validation: dict[str, Any]) -> tuple[EASEParams | None, list[Trial]]:
+    """Tune EASE's L2 strength on validation (only when the ranker will use it)."""
+    if not params.ranker or not params.ease_lams:
+        return None, []
+    _, fit_w, truth = ctx.split(params.val_fraction)
+    grid = [EASEParams(lam=lam) for lam in params.ease_lams]
+    best, trials = tune_ease(fit_w, truth, grid, k=params.k, num_threads=params.num_threads)
+    chosen = next(t for t, g in zip(trials, grid, strict=True) if g == best)
+    validation["ease"] = {m.removeprefix("val_"): float(v) for m, v in chosen.items()
+                          if m.startswith("val_")}
+    return best, trials
 
 
 def _write_bundle(out_dir: Path, arrays: Any, manifest: Manifest,
@@ -194,7 +220,12 @@ def log_to_mlflow(result: TrainResult, work_dir: Path) -> None:
     for step, trial in enumerate(result.trials):
         mlflow.log_metrics({f"search_{k}": float(v) for k, v in trial.items()
                             if k.startswith("val_")}, step=step)
-    search = work_dir / "als_search.json"
-    search.write_text(json.dumps(result.trials, indent=2))
-    mlflow.log_artifact(str(search))
+    if result.ease is not None:
+        mlflow.log_params({f"ease_{k}": v for k, v in result.ease.as_dict().items()})
+    for step, trial in enumerate(result.ease_trials):
+        mlflow.log_metric("search_ease_ndcg", float(trial["val_ndcg"]), step=step)
+    for name, trials in (("als_search", result.trials), ("ease_search", result.ease_trials)):
+        search = work_dir / f"{name}.json"
+        search.write_text(json.dumps(trials, indent=2))
+        mlflow.log_artifact(str(search))
     mlflow.log_artifact(str(plot_comparison(result.validation, work_dir / "validation.png")))

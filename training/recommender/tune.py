@@ -11,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from training.recommender.als import ALSParams, fit_als
+from training.recommender.ease import EASEParams, ease_scores, fit_ease
 from training.recommender.evaluate import evaluate_scores
 
 logger = logging.getLogger(__name__)
@@ -70,4 +71,21 @@ def tune_als(fit_weights: sp.csr_matrix, val_truth: sp.csr_matrix, grid: list[AL
             best, best_value = params, scores[metric]
         if progress is not None:
             progress(n + 1, len(grid))
+    return best, trials
+
+
+def tune_ease(fit_weights: sp.csr_matrix, val_truth: sp.csr_matrix, grid: list[EASEParams], *,
+              k: int = 10, num_threads: int = 1) -> tuple[EASEParams, list[Trial]]:
+    """Pick the EASE L2 strength by NDCG@k on the validation split (like `tune_als`)."""
+    trials: list[Trial] = []
+    best, best_value = grid[0], -np.inf
+    for params in grid:
+        items, b = fit_ease(fit_weights, params, num_threads=num_threads)
+        scores = evaluate_scores(lambda users, i=items, w=b: ease_scores(fit_weights, i, w, users),
+                                 fit_weights, val_truth, k)
+        trials.append({**params.as_dict(), **{f"val_{m}": v for m, v in scores.items()}})
+        logger.info("EASE lam=%s on %d items -> ndcg@%d=%.4f", params.lam, len(items), k,
+                    scores["ndcg"])
+        if scores["ndcg"] > best_value:
+            best, best_value = params, scores["ndcg"]
     return best, trials
