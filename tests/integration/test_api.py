@@ -204,3 +204,22 @@ def test_segments_add_up(api: httpx.Client, world: World) -> None:
     assert sum(s["customers"] for s in body["segments"]) == len(value)
     tiers = {t["name"] for t in body["tiers"]}
     assert {"high", "mid", "low", "potential"} <= tiers
+
+
+def test_business_filters_hold(api: httpx.Client, world: World, buyer: str,
+                               purchased: set[str]) -> None:
+    items = pd.read_parquet(world.data / "items.parquet").set_index("item_id")
+    url = f"/v1/customers/{buyer}/recommendations"
+    category = str(items.loc[sorted(purchased)[0], "category"])
+    in_cat = api.get(url, params={"k": 5, "category": category}).json()["items"]
+    assert in_cat and all(items.loc[i["item_id"], "category"] == category for i in in_cat)
+
+    top = [i["item_id"] for i in api.get(url, params={"k": 5}).json()["items"]]
+    excluded = api.get(url, params=[("k", "5"), ("exclude", top[0]), ("exclude", top[1])])
+    assert not {top[0], top[1]} & {i["item_id"] for i in excluded.json()["items"]}
+
+    cheap = api.get(url, params={"k": 5, "price_max": 20}).json()["items"]
+    assert all(items.loc[i["item_id"], "price"] <= 20 for i in cheap)
+
+    again = api.get(url, params={"k": 100, "include_purchased": "true"}).json()["items"]
+    assert {i["item_id"] for i in again} & purchased

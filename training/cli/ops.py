@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -125,7 +126,8 @@ def _champions(roles: list[str]) -> tuple[dict[str, Any], dict[str, str | None]]
 
     settings = get_settings()
     names = {"recommender": settings.recommender_model, "churn": settings.churn_model}
-    loaders = {"recommender": RecommenderModel.load, "churn": TabularScorer.load}
+    loaders: dict[str, Callable[[Path], Any]] = {"recommender": RecommenderModel.load,
+                                                 "churn": TabularScorer.load}
     models: dict[str, Any] = {}
     versions: dict[str, str | None] = {}
     for role in roles:
