@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from features.runtime.bundle import read_manifest, write_manifest
+from features.runtime.bundle import BundleError, read_manifest, write_manifest
 from features.runtime.rec_bundle import ARRAYS_FILE, RANKER_FILE, load_arrays
+from features.runtime.rec_features import FEATURES, build_candidates
 from features.runtime.rec_types import STATE_MODEL
 from features.runtime.recommender import (
     RecentEvent,
@@ -170,3 +171,42 @@ def test_ranker_champion_reranks_within_the_cluster(tmp_path: Path) -> None:
     top = ranked.recommend(ranked.online_state("u6"), [], 3, ALL)
     assert all(i.source.startswith("ranker:") and i.reason for i in top.items)
     assert sum(cluster(i.item_id) == 2 for i in top.items) >= 2
+    # EASE was tuned on validation (one trial per lambda) and ships with the bundle.
+    assert result.ease is not None and len(result.ease_trials) == len(params.ease_lams)
+    assert manifest.details["ease"]["lam"] == result.ease.lam
+    arrays = ranked.arrays
+    assert len(arrays.ease_items) == len(arrays.item_ids)  # 40 items: all covered
+    _ease_feature_is_the_sum_of_history_rows(ranked)
+
+
+def _ease_feature_is_the_sum_of_history_rows(model: RecommenderModel) -> None:
+    arrays = model.arrays
+    vector, history = model.user_vector(model.online_state("u6"), [])
+    assert vector is not None
+    mask = np.ones(len(arrays.item_ids), dtype=bool)
+    mask[history.items] = False
+    cands = build_candidates(arrays, model.catalog.unit_factors, vector, history.items,
+                             history.weights, history.times, mask, None, 0.0)
+    pos = np.searchsorted(arrays.ease_items, cands.items)
+    expected = arrays.ease_weights[np.searchsorted(arrays.ease_items, history.items)].sum(0)
+    got = cands.features[:, FEATURES.index("ease_score")]
+    assert np.allclose(got, expected[pos], atol=1e-5)
+    assert "ease" in cands.generator
+
+
+def test_bundle_without_ease_arrays_still_loads(bundle: Path, tmp_path: Path) -> None:
+    """Bundles written before EASE existed have no ease_* arrays; they must keep loading."""
+    old = tmp_path / "old"
+    old.mkdir()
+    with np.load(bundle / ARRAYS_FILE, allow_pickle=False) as data:
+        np.savez(old / ARRAYS_FILE, allow_pickle=False,
+                 **{k: data[k] for k in data.files if not k.startswith("ease_")})
+    write_manifest(old, read_manifest(bundle))
+    model = RecommenderModel.load(old)
+    assert len(model.arrays.ease_items) == 0
+    assert len(model.recommend(model.online_state("u1"), [], 3, ALL).items) == 3
+    with np.load(bundle / ARRAYS_FILE, allow_pickle=False) as data:
+        np.savez(old / ARRAYS_FILE, allow_pickle=False,
+                 **{k: data[k] for k in data.files if k != "item_factors"})
+    with pytest.raises(BundleError, match="item_factors"):
+        load_arrays(old)

@@ -141,3 +141,37 @@ def test_cli_missing_column_fails_cleanly(cli_env: Path) -> None:
                                       "--interactions", str(cli_env / "bad.csv")])
     assert result.exit_code != 0
     assert "bad.csv" in result.output and "timestamp" in result.output
+
+
+def _weights(n_users: int = 120) -> tuple[sp.csr_matrix, np.ndarray]:
+    from training.recommender.data import Index, user_item_matrix
+
+    df = validate_interactions(planted_world(n_users)[0], "x.csv")
+    items = Index(np.unique(df["item_id"]))
+    return user_item_matrix(df, Index(np.unique(df["customer_id"])), items), items.ids
+
+
+def test_ease_links_items_of_the_same_taste_cluster() -> None:
+    from training.recommender.ease import EASEParams, fit_ease
+
+    weights, ids = _weights()
+    covered, b = fit_ease(weights, EASEParams(lam=10.0))
+    assert b.shape == (len(covered), len(covered)) and np.all(np.diag(b) == 0)
+    clusters = np.array([int(i[1:]) // PER_CLUSTER for i in ids[covered]])
+    best = np.argmax(b, axis=1)
+    assert np.mean(clusters[best] == clusters) > 0.95
+
+
+def test_ease_guard_keeps_only_the_popular_head() -> None:
+    from training.recommender.ease import EASEParams, ease_scores, fit_ease
+
+    weights, _ = _weights()
+    covered, b = fit_ease(weights, EASEParams(max_items=7, min_users=1))
+    users_per_item = np.diff((weights > 0).tocsc().indptr)
+    assert len(covered) == 7 and b.shape == (7, 7)
+    assert users_per_item[covered].min() >= np.sort(users_per_item)[-7]
+    scores = ease_scores(weights, covered, b, np.array([0, 1]))
+    outside = np.setdiff1d(np.arange(weights.shape[1]), covered)
+    assert np.all(np.isneginf(scores[:, outside])) and np.all(np.isfinite(scores[:, covered]))
+    empty, _ = fit_ease(weights, EASEParams(min_users=10_000))
+    assert len(empty) == 0  # nothing popular enough: no EASE generator, no crash

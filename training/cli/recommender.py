@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -66,6 +67,9 @@ def train_recommender_cmd(
     ranker: Annotated[bool, typer.Option(
         help="Also train the LightGBM re-ranker; the better one on validation is champion.")]
         = True,
+    ease: Annotated[bool, typer.Option(
+        help="Add the EASE item-item generator to the ranker (popular 2,000 items at most).")]
+        = True,
     keep_bundle: Annotated[Path | None, typer.Option(
         help="Also keep a copy of the bundle in this directory.")] = None,
 ) -> None:
@@ -75,6 +79,8 @@ def train_recommender_cmd(
     als = None if factors is None else ALSParams(factors=factors, regularization=regularization,
                                                  alpha=alpha)
     params = TrainParams(als=als, n_trials=trials, num_threads=threads, ranker=ranker)
+    if not ease:
+        params = replace(params, ease_lams=())
     try:
         frames = {name: read_frame(p) if p else None for name, p in
                   (("interactions", inter_path), ("items", items_path),
@@ -99,7 +105,8 @@ def train_recommender_cmd(
     print(f"registered {settings.recommender_model} version {version.version} (champion, run "
           f"{run.info.run_id}): {result.n_users} customers, {result.n_items} items; validation "
           f"NDCG@10 als {val['als']['ndcg']:.4f} vs popularity {val['popularity']['ndcg']:.4f}"
-          + (f", ranker {val['ranker']['ndcg']:.4f}" if "ranker" in val else "")
+          + "".join(f", {name} {val[name]['ndcg']:.4f}" for name in ("ease", "ranker")
+                    if name in val)
           + f"; champion: {result.champion}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -81,8 +82,8 @@ def tune_ease(fit_weights: sp.csr_matrix, val_truth: sp.csr_matrix, grid: list[E
     best, best_value = grid[0], -np.inf
     for params in grid:
         items, b = fit_ease(fit_weights, params, num_threads=num_threads)
-        scores = evaluate_scores(lambda users, i=items, w=b: ease_scores(fit_weights, i, w, users),
-                                 fit_weights, val_truth, k)
+        scorer = functools.partial(ease_scores, fit_weights, items, b)
+        scores = evaluate_scores(scorer, fit_weights, val_truth, k)
         trials.append({**params.as_dict(), **{f"val_{m}": v for m, v in scores.items()}})
         logger.info("EASE lam=%s on %d items -> ndcg@%d=%.4f", params.lam, len(items), k,
                     scores["ndcg"])
