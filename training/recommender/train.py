@@ -32,8 +32,8 @@ from training.recommender.ranker import RankerOutcome, ranker_details, train_ran
 from training.recommender.tune import (
     Progress,
     Trial,
-    default_grid,
     popularity_scores,
+    search_als,
     tune_als,
     tune_ease,
 )
@@ -167,10 +167,13 @@ def _select(ctx: _Context, params: TrainParams,
             progress: Progress | None) -> tuple[ALSParams, list[Trial], dict[str, Any]]:
     """Tune ALS on the validation split and report popularity vs ALS there."""
     _, fit_w, truth = ctx.split(params.val_fraction)
-    grid = [params.als] if params.als is not None else default_grid(params.n_trials)
-    best, trials = tune_als(fit_w, truth, grid, k=params.k, num_threads=params.num_threads,
-                            progress=progress)
-    chosen = next(t for t, g in zip(trials, grid, strict=True) if g == best)
+    if params.als is not None:
+        best, trials = tune_als(fit_w, truth, [params.als], k=params.k,
+                                num_threads=params.num_threads, progress=progress)
+    else:
+        best, trials = search_als(fit_w, truth, params.n_trials, k=params.k,
+                                  num_threads=params.num_threads, progress=progress)
+    chosen = next(t for t in trials if all(t[f] == v for f, v in best.as_dict().items()))
     validation = {
         "popularity": evaluate_scores(popularity_scores(fit_w), fit_w, truth, params.k),
         "als": {m.removeprefix("val_"): float(v) for m, v in chosen.items()

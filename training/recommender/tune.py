@@ -27,8 +27,8 @@ def default_grid(n_trials: int = 12, seed: int = 0) -> list[ALSParams]:
     grid = [ALSParams()]
     space: dict[str, list[Any]] = {
         "factors": [32, 64, 128],
-        "regularization": [0.01, 0.05, 0.1, 0.5, 2.0],
-        "alpha": [0.5, 1.0, 2.0, 5.0, 10.0, 20.0],
+        "regularization": [0.01, 0.1, 1.0, 5.0, 20.0, 50.0],
+        "alpha": [0.5, 1.0, 2.0, 5.0, 10.0],
         "iterations": [10, 15, 25],
         "scheme": ["log", "linear"],
     }
@@ -38,6 +38,49 @@ def default_grid(n_trials: int = 12, seed: int = 0) -> list[ALSParams]:
         if candidate not in grid:
             grid.append(candidate)
     return grid
+
+
+def neighbours(params: ALSParams) -> list[ALSParams]:
+    """One-step moves around a trial: regularization x3 / /3, alpha /2 / x2, factors x2 / /2."""
+    reg, alpha, factors = params.regularization, params.alpha, params.factors
+    return [replace(params, regularization=reg * 3), replace(params, regularization=reg / 3),
+            replace(params, alpha=alpha / 2), replace(params, alpha=alpha * 2),
+            replace(params, factors=min(factors * 2, 256)),
+            replace(params, factors=max(factors // 2, 8))]
+
+
+def search_als(fit_weights: sp.csr_matrix, val_truth: sp.csr_matrix, n_trials: int, *,
+               k: int = 10, num_threads: int = 1,
+               progress: Progress | None = None) -> tuple[ALSParams, list[Trial]]:
+    """Random search (two thirds of the budget), then local moves around the best trial.
+
+    The local phase walks to a better neighbour (see `neighbours`) while one exists and the
+    budget lasts, so a good region at the edge of the random grid is still found.
+    """
+    tried = default_grid(max(1, n_trials - n_trials // 3))
+
+    def report(done: int, _total: int) -> None:
+        if progress is not None:
+            progress(min(done + offset, n_trials), n_trials)
+
+    offset = 0
+    best, trials = tune_als(fit_weights, val_truth, tried, k=k, num_threads=num_threads,
+                            progress=report)
+    while len(tried) < n_trials:
+        fresh = [p for p in neighbours(best) if p not in tried][:n_trials - len(tried)]
+        if not fresh:
+            break
+        offset = len(tried)
+        local, more = tune_als(fit_weights, val_truth, fresh, k=k, num_threads=num_threads,
+                               progress=report)
+        tried, trials = tried + fresh, trials + more
+        if max(float(t["val_ndcg"]) for t in more) <= max(float(t["val_ndcg"]) for t in
+                                                          trials[:-len(more)]):
+            break  # a local optimum: no neighbour is better
+        best = local
+    if progress is not None:
+        progress(n_trials, n_trials)
+    return best, trials
 
 
 def popularity_scores(weights: sp.csr_matrix) -> Callable[[np.ndarray], np.ndarray]:
