@@ -8,7 +8,8 @@ Key layout (prefix `vc` by default):
 - `vc:ev:{customer_id}`            list of recent events, newest first (capped, with a TTL)
 
 A materialization writes a whole new version and then flips `vc:version`, so readers never see a
-half-written cache. Readers cache the version id for a second so one entity costs one round trip.
+half-written cache. Readers cache the version id for a second (so one entity costs one round trip)
+and the metadata of the current version until the version changes (it is immutable once committed).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class RedisOnlineStore:
         self._event_ttl = event_ttl_seconds
         self._cache_s = version_cache_seconds
         self._cached: tuple[float, str | None] = (0.0, None)
+        # A version's metadata is written before its commit and never changes afterwards.
+        self._meta: tuple[str | None, dict[str, Any]] = (None, {})
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisOnlineStore:
@@ -145,8 +148,14 @@ class RedisOnlineStore:
 
     def read_meta(self) -> dict[str, Any]:
         version = self.current_version()
+        cached_version, cached = self._meta
+        if version is not None and version == cached_version:
+            return dict(cached)
         raw = self._r.get(f"{self._p}:v:{version}:meta") if version else None
-        return cast(dict[str, Any], orjson.loads(raw)) if raw else {}
+        meta = cast(dict[str, Any], orjson.loads(raw)) if raw else {}
+        if version is not None and meta:
+            self._meta = (version, meta)
+        return dict(meta)
 
     # --- events --------------------------------------------------------------------------
     def append_events(self, events: Sequence[Event]) -> None:
