@@ -17,7 +17,12 @@ def redis_url(settings: Settings, state_dir: Path) -> Iterator[str]:
     if settings.redis_url:
         yield settings.redis_url
         return
-    with EmbeddedRedis(state_dir / "redis") as server:
+    data_dir = state_dir / "redis"
+    running = EmbeddedRedis.running_url(data_dir)
+    if running is not None:  # e.g. `serve` is up: write where it reads
+        yield running
+        return
+    with EmbeddedRedis(data_dir) as server:
         yield server.url
 
 

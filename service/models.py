@@ -67,14 +67,15 @@ def load_models(settings: ServiceSettings, current: ModelSet | None = None) -> M
             bundle = resolve_bundle(settings.mlflow_tracking_uri, name, settings.model_alias,
                                     settings.state_dir / "models")
             old = current.get(role) if current else None
-            if old is not None and old.version == bundle.version:
+            if old is not None and (old.version, old.run_id) == (bundle.version, bundle.run_id):
                 result.models[role] = old
                 continue
             model = loaders[role](bundle.path)
             result.models[role] = LoadedModel(name, bundle.version, bundle.run_id, model)
             logger.info("loaded %s version %s", name, bundle.version)
         except Exception as exc:
-            result.errors[role] = f"{name}@{settings.model_alias}: {exc}"
+            # Clients see the kind of failure only; the log has the details (URIs, paths).
+            result.errors[role] = f"{name}@{settings.model_alias}: {type(exc).__name__}"
             logger.warning("cannot load %s@%s: %s", name, settings.model_alias, exc)
             if current and (old := current.get(role)):
                 result.models[role] = old

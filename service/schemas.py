@@ -70,19 +70,22 @@ class AtRisk(BaseModel):
     model_version: str
 
 
+COUNT_MAX = 1_000_000
+
+
 class LeadIn(BaseModel):
     """A lead's attributes; every field is optional, missing ones are reported back."""
 
     model_config = ConfigDict(extra="forbid")
-    lead_id: str | None = None
-    source: str | None = None
-    industry: str | None = None
-    region: str | None = None
-    company_size: int | None = Field(default=None, ge=0)
-    email_opens: int | None = Field(default=None, ge=0)
-    web_visits: int | None = Field(default=None, ge=0)
-    content_downloads: int | None = Field(default=None, ge=0)
-    meetings: int | None = Field(default=None, ge=0)
+    lead_id: str | None = Field(default=None, max_length=200)
+    source: str | None = Field(default=None, max_length=200)
+    industry: str | None = Field(default=None, max_length=200)
+    region: str | None = Field(default=None, max_length=200)
+    company_size: int | None = Field(default=None, ge=0, le=10_000_000)
+    email_opens: int | None = Field(default=None, ge=0, le=COUNT_MAX)
+    web_visits: int | None = Field(default=None, ge=0, le=COUNT_MAX)
+    content_downloads: int | None = Field(default=None, ge=0, le=COUNT_MAX)
+    meetings: int | None = Field(default=None, ge=0, le=COUNT_MAX)
 
 
 class LeadBatchIn(BaseModel):
@@ -107,13 +110,14 @@ class LeadScores(BaseModel):
 
 
 class EventIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     customer_id: str = Field(min_length=1, max_length=200)
     item_id: str = Field(min_length=1, max_length=200)
     event_type: Literal["view", "cart", "purchase"]
-    timestamp: float | None = Field(default=None, description="Unix seconds; default: now.")
+    timestamp: float | None = Field(default=None, ge=0, le=4_102_444_800,
+                                    description="Unix seconds (before 2100); default: now.")
     quantity: int = Field(default=1, ge=1, le=10000)
-    amount: float = Field(default=0.0, ge=0)
+    amount: float = Field(default=0.0, ge=0, le=1e9)
 
 
 class EventBatchIn(BaseModel):

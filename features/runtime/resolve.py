@@ -33,7 +33,8 @@ def resolve_bundle(tracking_uri: str, name: str, alias: str, cache_dir: Path,
         mv = client.get_model_version_by_alias(name, alias)
     else:
         mv = client.get_model_version(name, version)
-    target = cache_dir / name / str(mv.version)
+    # The run id is part of the key: a reset registry can reuse version numbers.
+    target = cache_dir / name / f"{mv.version}-{mv.run_id or 'norun'}"
     if not (target / "manifest.json").is_file():
         _download(tracking_uri, str(mv.source), target)
     return ResolvedBundle(name, str(mv.version), mv.run_id, target)

@@ -228,7 +228,8 @@ class TabularScorer:
 
     def tiers(self, probability: np.ndarray) -> list[str]:
         """Tier names: the first whose threshold the probability reaches, else the last."""
-        idx = np.searchsorted(-self.thresholds, -probability, side="right")
+        # side="left": a probability equal to a threshold reaches that tier (thresholds are >=).
+        idx = np.searchsorted(-self.thresholds, -probability, side="left")
         return [self.tier_names[i] for i in idx]
 
     def score_frame(self, df: pd.DataFrame) -> pd.DataFrame:

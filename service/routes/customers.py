@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from service.customer360 import customer_360, segment_overview
-from service.deps import ModelsDep, StoreDep
+from service.deps import CachedStoreDep, ModelsDep
 from service.errors import NotFound
 from service.schemas import Customer360, Segments
 
@@ -15,14 +15,14 @@ router = APIRouter(prefix="/v1", tags=["customers"])
 
 
 @router.get("/segments", response_model=Segments)
-def segments(store: StoreDep) -> Segments:
+def segments(store: CachedStoreDep) -> Segments:
     """Customers and value per RFM segment and per value tier."""
     return segment_overview(store.read_meta())
 
 
 @router.get("/customers/{customer_id}", response_model=Customer360)
-def customer(customer_id: Annotated[str, Path(min_length=1, max_length=200)], store: StoreDep,
-             models: ModelsDep) -> Customer360:
+def customer(customer_id: Annotated[str, Path(min_length=1, max_length=200)],
+             store: CachedStoreDep, models: ModelsDep) -> Customer360:
     """Everything known about one customer: value tier, RFM segment, values, churn risk, tags."""
     record = store.read_customer(customer_id, max_events=0)
     if not record.materialized:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from service.deps import ChurnDep, LeadDep, SettingsDep, StoreDep
+from service.deps import CachedStoreDep, ChurnDep, LeadDep, SettingsDep
 from service.errors import BadRequest, NotFound
 from service.schemas import (
     AtRisk,
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/v1", tags=["scores"])
 
 
 @router.get("/customers/at-risk", response_model=AtRisk)
-def at_risk(store: StoreDep, churn: ChurnDep, settings: SettingsDep,
+def at_risk(store: CachedStoreDep, churn: ChurnDep, settings: SettingsDep,
             limit: Annotated[int, Query(ge=1, le=10000)] = 50) -> AtRisk:
     """Customers by churn risk, highest first, with reasons (for retention campaigns)."""
     if limit > settings.max_batch:
@@ -36,7 +36,7 @@ def at_risk(store: StoreDep, churn: ChurnDep, settings: SettingsDep,
 
 @router.get("/customers/{customer_id}/churn", response_model=ChurnScore)
 def churn_one(customer_id: Annotated[str, Path(min_length=1, max_length=200)],
-              store: StoreDep, churn: ChurnDep) -> ChurnScore:
+              store: CachedStoreDep, churn: ChurnDep) -> ChurnScore:
     """Churn probability, risk tier and the reasons behind it for one customer."""
     found, missing = churn_scores(store, churn, [customer_id])
     if missing:
@@ -45,7 +45,7 @@ def churn_one(customer_id: Annotated[str, Path(min_length=1, max_length=200)],
 
 
 @router.post("/churn/score", response_model=ChurnBatch)
-def churn_batch(body: ChurnBatchRequest, store: StoreDep, churn: ChurnDep,
+def churn_batch(body: ChurnBatchRequest, store: CachedStoreDep, churn: ChurnDep,
                 settings: SettingsDep) -> ChurnBatch:
     """Churn scores for a batch of customer ids; unknown ids are listed, not fatal."""
     if len(body.customer_ids) > settings.max_batch:

@@ -129,3 +129,10 @@ def test_labels_accept_yes_no_and_name_bad_rows() -> None:
 def test_missing_label_column_names_file_and_column() -> None:
     with pytest.raises(TableError, match=r"t.csv: no column 'label'"):
         infer_spec(make_table(20, 0), "label", None, None, "t.csv")
+
+
+def test_a_probability_on_a_threshold_reaches_that_tier(trained: TabularScorer) -> None:
+    # Guards the off-by-one where p == threshold fell into the tier below.
+    thresholds = np.asarray(trained.manifest.details["tiers"]["thresholds"], dtype=float)
+    assert trained.tiers(thresholds) == ["high", "medium"]
+    assert trained.tiers(np.nextafter(thresholds, 0)) == ["medium", "low"]

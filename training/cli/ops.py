@@ -27,21 +27,24 @@ def materialize(
     = None,
     value: Annotated[Path | None, typer.Option(help="Value table from `valuechain value`.")]
     = None,
+    without_models: Annotated[bool, typer.Option(
+        "--without-models", help="Write features only, when no recommender/churn champion "
+        "exists yet (no recommender state, no at-risk ranking).")] = False,
 ) -> None:
     """Write customer features, recommender state and churn ranking to Redis (a new version)."""
+    from features.connect import open_store
     from features.materialize import materialize as run
 
     settings = get_settings()
+    cutoff = parse_as_of(as_of)
     try:
         tables = load_world(data)
         value_table = _value_table(value) if value else None
     except DataError as exc:
         raise fail(str(exc)) from exc
-    models, versions = _champions(["recommender", "churn"])
-    from features.connect import open_store
-
+    models, versions = ({}, {}) if without_models else _champions(["recommender", "churn"])
     with open_store(settings, settings.state_dir) as store, progress_bar("materializing") as update:
-        report = run(store, tables, parse_as_of(as_of), recommender=models.get("recommender"),
+        report = run(store, tables, cutoff, recommender=models.get("recommender"),
                      churn=models.get("churn"), value_table=value_table,
                      model_versions=versions, progress=update)
     console.print(f"materialized {report.customers:,} customers as of {report.as_of} "
@@ -50,19 +53,24 @@ def materialize(
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
+    host: Annotated[str | None, typer.Option(help="Interface to bind [env HOST; 127.0.0.1].")]
+    = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [env PORT; 8000].")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes [env WORKERS; 2].")]
+    = None,
 ) -> None:
     """Serve the API (uvicorn); starts an embedded Redis when REDIS_URL is unset."""
     import uvicorn
 
     from features.connect import redis_url
+    from service.config import ServiceSettings
 
     # Each worker pins BLAS to one thread: numpy in several workers would oversubscribe 2 cores.
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
-    settings = get_settings()
+    settings = ServiceSettings()
+    host, port = host or settings.host, port or settings.port
+    workers = workers or settings.workers
     with redis_url(settings, settings.state_dir) as url:
         os.environ["REDIS_URL"] = url
         _print_examples(url, host, port)
@@ -135,9 +143,9 @@ def _champions(roles: list[str]) -> tuple[dict[str, Any], dict[str, str | None]]
             bundle = resolve_bundle(settings.mlflow_tracking_uri, names[role],
                                     settings.model_alias, settings.state_dir / "models")
         except Exception as exc:
-            console.print(f"[yellow]no {names[role]}@{settings.model_alias}[/]: {exc}")
-            versions[role] = None
-            continue
+            raise fail(f"cannot resolve {names[role]}@{settings.model_alias} in "
+                       f"{settings.mlflow_tracking_uri}: {exc}. Train it first "
+                       "(`valuechain train ...`) or pass --without-models.") from exc
         models[role] = loaders[role](bundle.path)
         versions[role] = bundle.version
     return models, versions
