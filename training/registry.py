@@ -7,7 +7,6 @@ source is that artifact directory. Serving resolves `models:/<name>@champion`.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,7 +42,6 @@ class RegisteredVersion:
 
 def configure(settings: Settings) -> MlflowClient:
     """Point MLflow at the configured store and make sure the experiment exists."""
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     if settings.mlflow_tracking_uri.startswith("sqlite:///"):
         Path(settings.mlflow_tracking_uri.removeprefix("sqlite:///")).parent.mkdir(
             parents=True, exist_ok=True

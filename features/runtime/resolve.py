@@ -27,7 +27,6 @@ def resolve_bundle(tracking_uri: str, name: str, alias: str, cache_dir: Path,
     """
     from mlflow import MlflowClient
 
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     client = MlflowClient(tracking_uri, tracking_uri)
     if version is None:
         mv = client.get_model_version_by_alias(name, alias)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 
 # Each module attaches its commands to the apps in `training.cli.app` when imported.
 _COMMAND_MODULES = (
@@ -17,6 +18,8 @@ _COMMAND_MODULES = (
 
 def main() -> None:
     """Entry point of the `valuechain` console script."""
+    # No network but the package registries here: MLflow must not try to send telemetry.
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for module in _COMMAND_MODULES:

@@ -93,6 +93,8 @@ def _train(kind: str, options: dict[str, Any]) -> None:
 
 def _copy_bundle(src: Path, dst: Path) -> None:
     """Copy a bundle directory into place atomically (a temp sibling, then rename)."""
+    if dst.exists() and any(dst.iterdir()) and not (dst / "manifest.json").is_file():
+        raise TableError(f"{dst}: exists and is not a model bundle; refusing to replace it")
     dst.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", dir=dst.parent))
     shutil.copytree(src, staging, dirs_exist_ok=True)
