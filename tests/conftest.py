@@ -17,6 +17,18 @@ from features.settings import Settings
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def repo_stays_clean() -> Iterator[None]:
+    """No test writes into the repo's mlruns/ (or MLflow's default ./mlflow.db)."""
+    before = set((REPO / "mlruns").iterdir())
+    yield
+    assert set((REPO / "mlruns").iterdir()) == before, "a test wrote into the repo's mlruns/"
+    assert not (REPO / "mlflow.db").exists(), "a test used MLflow's default store"
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """REDIS_URL when set (CI runs a server at 127.0.0.1:6379), else an embedded redis-server."""

@@ -8,7 +8,8 @@ from pydantic import ValidationError
 from features.settings import PROJECT_ROOT, Settings
 
 
-def test_defaults_use_a_sqlite_store_under_mlruns() -> None:
+def test_defaults_use_a_sqlite_store_under_mlruns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     settings = Settings(_env_file=None)
     assert settings.mlflow_tracking_uri == f"sqlite:///{PROJECT_ROOT / 'mlruns' / 'mlflow.db'}"
     assert settings.artifact_root() == (PROJECT_ROOT / "mlruns" / "artifacts").as_uri()

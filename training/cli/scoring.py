@@ -82,7 +82,7 @@ def _train(kind: str, options: dict[str, Any]) -> None:
                 result = train_scorer(df, config, Path(tmp) / "bundle")
                 from training.scoring import track  # mlflow.lightgbm is slow to import
 
-                track.log_training(result, config)
+                track.log_training(result, config, df)
                 version = None if options["no_register"] else track.register(settings, result)
             if options["out_bundle"] is not None:
                 _copy_bundle(result.bundle_dir, Path(options["out_bundle"]))

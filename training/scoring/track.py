@@ -1,7 +1,8 @@
 """Log a trained scorer to MLflow: parameters, metrics, search trials, plots and the models.
 
-Search trials become nested child runs; the LightGBM booster is also logged as an MLflow model
-(signature + input example) beside the valuechain bundle, which `register_bundle` registers.
+Search trials become nested child runs. The full scorer is logged as an MLflow pyfunc model
+(signature + input example; code-defined in `pyfunc_model.py`, no pickle) over the valuechain
+bundle, which `register_bundle` registers.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from typing import Any
 import lightgbm as lgb
 import mlflow
 import mlflow.artifacts
-import mlflow.lightgbm
+import mlflow.pyfunc
 import numpy as np
+import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
@@ -27,8 +29,13 @@ from training.scoring.train import TrainConfig, TrainResult
 logger = logging.getLogger(__name__)
 
 
-def log_training(result: TrainResult, config: TrainConfig, *, log_model: bool = True) -> None:
-    """Log everything about `result` into the active MLflow run."""
+def log_training(result: TrainResult, config: TrainConfig, example: pd.DataFrame | None = None,
+                 *, log_model: bool = True) -> None:
+    """Log everything about `result` into the active MLflow run.
+
+    `example`: a few raw training rows; with it the full scorer is logged as an MLflow model
+    with a signature and that input example.
+    """
     mlflow.log_params(_params(result, config))
     mlflow.log_metrics({k: v for k, v in result.metrics.items() if np.isfinite(v)})
     for i, trial in enumerate(result.trials):
@@ -40,8 +47,8 @@ def log_training(result: TrainResult, config: TrainConfig, *, log_model: bool = 
     for name, fig in evaluate.plots(y, p, result.importance).items():
         mlflow.log_figure(fig, f"plots/{name}.png")
     mlflow.log_dict(result.scorer.manifest.details["tiers"], "tiers.json")
-    if log_model and result.booster is not None:
-        _log_booster(result.booster, result)
+    if log_model and example is not None:
+        _log_scorer(result, example)
 
 
 def _params(result: TrainResult, config: TrainConfig) -> dict[str, Any]:
@@ -54,13 +61,15 @@ def _params(result: TrainResult, config: TrainConfig) -> dict[str, Any]:
     return params
 
 
-def _log_booster(booster: lgb.Booster, result: TrainResult) -> None:
-    """The raw LightGBM model (uncalibrated log-odds input: the encoded feature matrix)."""
-    example = result.example
-    signature = infer_signature(example, np.asarray(booster.predict(example.to_numpy())))
-    mlflow.lightgbm.log_model(booster, name="lightgbm", signature=signature,
-                              input_example=example,
-                              pip_requirements=[f"lightgbm=={lgb.__version__}"])
+def _log_scorer(result: TrainResult, example: pd.DataFrame) -> None:
+    """The served model - calibrated blend, tiers - as a code-defined pyfunc over the bundle."""
+    rows = example[result.scorer.feature_names].head(5)
+    output = result.scorer.score_frame(rows)[["probability", "score", "tier"]]
+    mlflow.pyfunc.log_model(
+        name="scorer", python_model=str(Path(__file__).with_name("pyfunc_model.py")),
+        artifacts={"bundle": str(result.bundle_dir)},
+        signature=infer_signature(rows, output.reset_index(drop=True)), input_example=rows,
+        pip_requirements=[f"lightgbm=={lgb.__version__}", f"pandas=={pd.__version__}"])
 
 
 def register(settings: Settings, result: TrainResult) -> RegisteredVersion:
