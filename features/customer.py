@@ -6,6 +6,7 @@ The same function feeds churn training (at past snapshots) and materialization (
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 NUMERIC_FEATURES = (
@@ -102,43 +103,64 @@ def _days(delta: pd.Series) -> pd.Series:
 
 def _event_features(events: pd.DataFrame, items: pd.DataFrame | None,
                     as_of: pd.Timestamp) -> pd.DataFrame:
+    # Group by integer codes of customer_id: one string hashing pass instead of one per
+    # aggregation (the groupbys on 20M string ids were most of the time at 1M customers).
+    events = events.loc[events["customer_id"].notna()]
+    codes, uniques = pd.factorize(events["customer_id"], sort=True)
     age = _days(as_of - events["timestamp"])
-    cid = events["customer_id"]
-    is_buy = events["event_type"] == "purchase"
+    is_buy = (events["event_type"] == "purchase").to_numpy(dtype=bool, na_value=False)
     buys = events.loc[is_buy]
-    buy_age = age[is_buy]
-    # One order = a customer's purchases on one day.
-    orders = buys.assign(day=buys["timestamp"].dt.floor("D"), age=buy_age)
-    per_order = orders.groupby(["customer_id", "day"], observed=True).agg(
-        amount=("amount", "sum"), age=("age", "min"))
-    g_orders = per_order.groupby(level="customer_id", observed=True)
-    frame = pd.DataFrame({
-        "recency_days": g_orders["age"].min(),
-        "frequency": g_orders.size().astype(float),
-        "monetary": g_orders["amount"].sum().astype(float),
-        "orders_90d": per_order["age"].le(90).groupby(level="customer_id").sum().astype(float),
-        "orders_prev_90d": per_order["age"].between(90, 180, inclusive="right")
-        .groupby(level="customer_id").sum().astype(float),
-        "monetary_90d": per_order["amount"].where(per_order["age"] <= 90, 0.0)
-        .groupby(level="customer_id").sum().astype(float),
-    })
-    frame["avg_order_value"] = frame["monetary"] / frame["frequency"]
+    buy_codes = codes[is_buy]
+    frame = _order_features(buys, buy_codes, age[is_buy])
     all_events = pd.DataFrame({
-        "days_since_last_event": age.groupby(cid, observed=True).min(),
-        "events_30d": age.le(30).groupby(cid, observed=True).sum().astype(float),
+        "days_since_last_event": age.groupby(codes).min(),
+        "events_30d": age.le(30).groupby(codes).sum().astype(float),
         "events_prev_60d": age.between(30, 90, inclusive="right")
-        .groupby(cid, observed=True).sum().astype(float),
+        .groupby(codes).sum().astype(float),
     })
     prev_per_30d = all_events["events_prev_60d"] / 2
     all_events["activity_trend"] = all_events["events_30d"] / (prev_per_30d + 1)
     frame = all_events.join(frame, how="outer")
     if items is not None and len(buys):
-        cats = buys[["customer_id", "item_id"]].merge(items[["item_id", "category"]], on="item_id")
-        frame["category_breadth"] = cats.groupby("customer_id")["category"].nunique().astype(float)
+        frame["category_breadth"] = _category_breadth(buys, buy_codes, items)
     else:
         frame["category_breadth"] = 0.0
-    frame.index.name = "customer_id"
+    frame.index = pd.Index(uniques.take(frame.index.to_numpy()), name="customer_id")
     return frame
+
+
+def _order_features(buys: pd.DataFrame, buy_codes: np.ndarray, buy_age: pd.Series
+                    ) -> pd.DataFrame:
+    """Order counts and spend per customer code; one order = a customer's purchases on one day."""
+    orders = pd.DataFrame({"customer": buy_codes, "day": buys["timestamp"].dt.floor("D"),
+                           "amount": buys["amount"], "age": buy_age})
+    per_order = orders.groupby(["customer", "day"], observed=True).agg(
+        amount=("amount", "sum"), age=("age", "min"))
+    g_orders = per_order.groupby(level="customer", observed=True)
+    frame = pd.DataFrame({
+        "recency_days": g_orders["age"].min(),
+        "frequency": g_orders.size().astype(float),
+        "monetary": g_orders["amount"].sum().astype(float),
+        "orders_90d": per_order["age"].le(90).groupby(level="customer").sum().astype(float),
+        "orders_prev_90d": per_order["age"].between(90, 180, inclusive="right")
+        .groupby(level="customer").sum().astype(float),
+        "monetary_90d": per_order["amount"].where(per_order["age"] <= 90, 0.0)
+        .groupby(level="customer").sum().astype(float),
+    })
+    frame["avg_order_value"] = frame["monetary"] / frame["frequency"]
+    return frame
+
+
+def _category_breadth(buys: pd.DataFrame, buy_codes: np.ndarray,
+                      items: pd.DataFrame) -> pd.Series:
+    """Distinct categories bought per customer code (items outside the catalogue are ignored)."""
+    cat_codes, _ = pd.factorize(items["category"])
+    item_pos = pd.Index(items["item_id"]).get_indexer(buys["item_id"])
+    known = item_pos >= 0
+    cats = pd.DataFrame({"customer": buy_codes[known], "category": cat_codes[item_pos[known]]})
+    # nunique ignores a missing category (code -1) but keeps the customer (with 0).
+    cats["category"] = cats["category"].where(cats["category"] >= 0)
+    return cats.groupby("customer")["category"].nunique().astype(float)
 
 
 def _ticket_features(tickets: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.DataFrame:

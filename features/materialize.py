@@ -109,9 +109,14 @@ def group_summary(value_table: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
 def _rows(feats: pd.DataFrame, recommender: Any | None, value_table: pd.DataFrame | None,
           progress: Callable[[int, int], None] | None) -> Iterator[tuple[str, dict[str, bytes]]]:
     total = len(feats)
+    # One hash lookup for all customers: reindexing per chunk rebuilt the index's hash table
+    # each time (a third of materialize at 1M customers).
+    positions = value_table.index.get_indexer(feats.index) if value_table is not None else None
     for start in range(0, total, CHUNK):
         chunk = feats.iloc[start:start + CHUNK]
-        values = (value_table.reindex(chunk.index) if value_table is not None else None)
+        values = None
+        if value_table is not None and positions is not None:
+            values = _value_rows(value_table, positions[start:start + CHUNK], chunk.index)
         records = _records(chunk)
         value_records = _records(values) if values is not None else None
         for i, cid in enumerate(chunk.index):
@@ -124,6 +129,14 @@ def _rows(feats: pd.DataFrame, recommender: Any | None, value_table: pd.DataFram
             yield str(cid), fields
         if progress is not None:
             progress(min(start + CHUNK, total), total)
+
+
+def _value_rows(value_table: pd.DataFrame, positions: np.ndarray,
+                index: pd.Index) -> pd.DataFrame:
+    """`value_table.reindex(index)`, given the rows' positions (-1 = absent) in `value_table`."""
+    if (positions >= 0).all():
+        return value_table.iloc[positions].set_axis(index)
+    return value_table.reindex(index)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
