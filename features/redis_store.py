@@ -121,9 +121,13 @@ class RedisOnlineStore:
 
     def read_customer(self, customer_id: str, max_events: int = 50) -> CustomerRecord:
         version = self.current_version()
+        key = self._customer_key(version or "none", customer_id)
+        if max_events <= 0:  # LRANGE 0 -1 would be everything, LRANGE 0 0 one event
+            raw = cast(Mapping[bytes, bytes], self._r.hgetall(key))
+            return CustomerRecord(customer_id, _decode_fields(raw))
         pipe = self._r.pipeline(transaction=False)
-        pipe.hgetall(self._customer_key(version or "none", customer_id))
-        pipe.lrange(self._events_key(customer_id), 0, max(0, max_events - 1))
+        pipe.hgetall(key)
+        pipe.lrange(self._events_key(customer_id), 0, max_events - 1)
         fields, raw_events = pipe.execute()
         return CustomerRecord(customer_id, _decode_fields(fields),
                               [_decode_event(customer_id, e) for e in raw_events])
