@@ -15,8 +15,9 @@ from features import customer, lead
 from features.load import find_table, load_table, load_world
 
 DAY = pd.Timedelta(days=1)
-# A customer without a purchase for this long is lost, not at risk.
-ACTIVE_DAYS = 365
+# A customer without a purchase for this long is lost (win-back), not at risk: the usual
+# "active in the last six months" of retail CRM.
+ACTIVE_DAYS = 180
 
 
 def latest_timestamp(interactions: pd.DataFrame) -> pd.Timestamp:

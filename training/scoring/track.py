@@ -63,7 +63,10 @@ def _params(result: TrainResult, config: TrainConfig) -> dict[str, Any]:
 
 def _log_scorer(result: TrainResult, example: pd.DataFrame) -> None:
     """The served model - calibrated blend, tiers - as a code-defined pyfunc over the bundle."""
-    rows = example[result.scorer.feature_names].head(5)
+    rows = example[result.scorer.feature_names].head(5).copy()
+    # Integer columns cannot hold missing values in an MLflow schema; scoring accepts them.
+    ints = rows.select_dtypes("integer").columns
+    rows[ints] = rows[ints].astype("float64")
     output = result.scorer.score_frame(rows)[["probability", "score", "tier"]]
     mlflow.pyfunc.log_model(
         name="scorer", python_model=str(Path(__file__).with_name("pyfunc_model.py")),
