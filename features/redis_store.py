@@ -8,12 +8,15 @@ Key layout (prefix `vc` by default):
 - `vc:ev:{customer_id}`            list of recent events, newest first (capped, with a TTL)
 
 A materialization writes a whole new version and then flips `vc:version`, so readers never see a
-half-written cache. Readers cache the version id for a second (so one entity costs one round trip)
-and the metadata of the current version until the version changes (it is immutable once committed).
+half-written cache; the version before stays until the next commit, for readers that still hold
+its id (`vc:versions` lists the committed ones). Readers cache the version id for a second (so
+one entity costs one round trip) and the metadata of the current version until the version
+changes (it is immutable once committed).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,7 +27,11 @@ import redis
 
 from features.store import CustomerRecord, Event
 
+logger = logging.getLogger(__name__)
+
 _BATCH = 2000
+# Committed versions kept in Redis: the current one and the one before it.
+KEEP_VERSIONS = 2
 
 
 class RedisOnlineStore:
@@ -87,12 +94,18 @@ class RedisOnlineStore:
         self._r.set(f"{self._p}:v:{version}:meta", orjson.dumps(meta, default=str))
 
     def commit_version(self, version: str) -> str | None:
-        previous = self._r.getset(f"{self._p}:version", version)
+        # The previous version stays readable: other workers may still hold its id for up to
+        # `version_cache_seconds`. Only versions older than that are dropped.
+        pipe = self._r.pipeline(transaction=True)
+        pipe.getset(f"{self._p}:version", version)
+        pipe.lpush(f"{self._p}:versions", version)
+        pipe.lrange(f"{self._p}:versions", KEEP_VERSIONS, -1)
+        pipe.ltrim(f"{self._p}:versions", 0, KEEP_VERSIONS - 1)
+        previous, _, expired, _ = pipe.execute()
         self._cached = (0.0, None)
-        old = previous.decode() if isinstance(previous, bytes) else None
-        if old and old != version:
+        for old in {v.decode() for v in expired} - {version}:
             self._drop(old)
-        return old
+        return previous.decode() if isinstance(previous, bytes) else None
 
     def abort_version(self, version: str) -> None:
         if self.current_version() != version:
@@ -130,7 +143,7 @@ class RedisOnlineStore:
         pipe.lrange(self._events_key(customer_id), 0, max_events - 1)
         fields, raw_events = pipe.execute()
         return CustomerRecord(customer_id, _decode_fields(fields),
-                              [_decode_event(customer_id, e) for e in raw_events])
+                              _decode_events(customer_id, raw_events))
 
     def read_customers(self, customer_ids: Sequence[str]) -> list[CustomerRecord]:
         version = self.current_version() or "none"
@@ -184,6 +197,17 @@ class RedisOnlineStore:
 
 def _decode_fields(raw: Mapping[bytes, bytes]) -> dict[str, bytes]:
     return {k.decode(): v for k, v in raw.items()}
+
+
+def _decode_events(customer_id: str, raw_events: Sequence[bytes]) -> list[Event]:
+    """Decode stored events, skipping (and logging) any that cannot be read."""
+    events = []
+    for raw in raw_events:
+        try:
+            events.append(_decode_event(customer_id, raw))
+        except (ValueError, TypeError, KeyError, orjson.JSONDecodeError):
+            logger.warning("skipping an unreadable event of customer %s: %r", customer_id, raw)
+    return events
 
 
 def _decode_event(customer_id: str, raw: bytes) -> Event:

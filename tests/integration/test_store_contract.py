@@ -27,7 +27,20 @@ def test_commit_switches_versions_atomically_and_drops_the_old_one(
     assert store.read_customer("c1").fields["f"] == b'{"a": 1}'  # old version until commit
     assert store.commit_version(second) == first
     assert store.read_customer("c1").fields["f"] == b'{"a": 3}'
-    assert not store.read_customer("c2").materialized  # the old version is gone
+    assert not store.read_customer("c2").materialized  # not in the current version
+
+
+def test_the_previous_version_outlives_one_commit(store: RedisOnlineStore) -> None:
+    # Guards the race where a worker still holding the old version id found nothing.
+    versions = [f"v{n}" for n in range(3)]
+    for version in versions:
+        store.write_customers(version, [("c1", {"f": version.encode()})])
+        store.commit_version(version)
+    stale_reader = RedisOnlineStore(store._r, prefix=store._p)
+    stale_reader._cached = (float("inf"), "v1")  # a reader that has not seen v2 yet
+    assert stale_reader.read_customer("c1").fields["f"] == b"v1"
+    stale_reader._cached = (float("inf"), "v0")
+    assert not stale_reader.read_customer("c1").materialized  # two commits ago: dropped
 
 
 def test_abort_leaves_the_current_version(store: RedisOnlineStore) -> None:
@@ -73,3 +86,9 @@ def test_ranking_and_meta(store: RedisOnlineStore) -> None:
 
 def test_ping(store: RedisOnlineStore) -> None:
     assert store.ping()
+
+
+def test_an_unreadable_event_is_skipped_not_fatal(store: RedisOnlineStore) -> None:
+    store.append_events([Event("c1", "i1", "view", 1.0)])
+    store._r.lpush(f"{store._p}:ev:c1", b'{"i": "i2", "e": "view", "t": null}')
+    assert [e.item_id for e in store.read_customer("c1").events] == ["i1"]
