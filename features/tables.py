@@ -8,6 +8,7 @@ after it. Snapshots step back from `as_of` so that every label window closes at 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
@@ -25,29 +26,33 @@ def latest_timestamp(interactions: pd.DataFrame) -> pd.Timestamp:
     return pd.Timestamp(interactions["timestamp"].max())
 
 
+ChurnDefinition = Literal["no-purchase", "cancellation", "either"]
+
+
 def churn_labels(
     customers: pd.DataFrame,
     interactions: pd.DataFrame,
     snapshot: pd.Timestamp,
     horizon_days: int,
     *,
-    use_cancellations: bool = True,
+    definition: ChurnDefinition = "either",
 ) -> pd.Series:
-    """1 when a customer makes no purchase in (snapshot, snapshot + horizon], else 0.
+    """Churn in (snapshot, snapshot + horizon]: 1 or 0 per customer, indexed by customer_id.
 
-    With `use_cancellations`, a `cancelled_at` inside the window also counts as churn.
-    Indexed by customer_id over all customers.
+    `definition`: "no-purchase" = no purchase in the window; "cancellation" = a `cancelled_at`
+    in the window (for businesses with explicit cancellations); "either" = one or the other.
     """
     end = snapshot + horizon_days * DAY
-    window = interactions.loc[(interactions["timestamp"] > snapshot)
-                              & (interactions["timestamp"] <= end)
-                              & (interactions["event_type"] == "purchase")]
-    buyers = set(window["customer_id"].unique())
     ids = customers["customer_id"]
-    churned = ~ids.isin(buyers)
-    if use_cancellations and "cancelled_at" in customers.columns:
+    churned = pd.Series(False, index=customers.index)
+    if definition in ("no-purchase", "either"):
+        window = interactions.loc[(interactions["timestamp"] > snapshot)
+                                  & (interactions["timestamp"] <= end)
+                                  & (interactions["event_type"] == "purchase")]
+        churned |= ~ids.isin(set(window["customer_id"].unique()))
+    if definition in ("cancellation", "either"):
         cancelled = customers["cancelled_at"]
-        churned = churned | ((cancelled > snapshot) & (cancelled <= end)).fillna(False)
+        churned |= ((cancelled > snapshot) & (cancelled <= end)).fillna(False)
     return pd.Series(churned.astype(int).to_numpy(), index=ids.to_numpy(), name="churned")
 
 
@@ -63,7 +68,8 @@ def active_customers(features: pd.DataFrame, customers: pd.DataFrame, as_of: pd.
 
 
 def churn_table(
-    data_dir: Path, as_of: pd.Timestamp | None, horizon_days: int = 60, snapshots: int = 3
+    data_dir: Path, as_of: pd.Timestamp | None, horizon_days: int = 60, snapshots: int = 3,
+    definition: ChurnDefinition = "either",
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Churn training table of a world directory and the reason templates of its features.
 
@@ -79,7 +85,8 @@ def churn_table(
         feats = customer.customer_features(tables["customers"], interactions,
                                            tables.get("tickets"), tables.get("items"), snap)
         feats = feats.loc[active_customers(feats, tables["customers"], snap)]
-        labels = churn_labels(tables["customers"], interactions, snap, horizon_days)
+        labels = churn_labels(tables["customers"], interactions, snap, horizon_days,
+                              definition=definition)
         frame = feats.assign(snapshot=snap, churned=labels.reindex(feats.index).to_numpy())
         frames.append(frame.reset_index())
     if not frames or sum(len(f) for f in frames) == 0:

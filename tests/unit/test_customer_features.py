@@ -69,3 +69,15 @@ def test_churn_label_is_no_purchase_in_the_horizon() -> None:
     w = _world()
     labels = churn_labels(w["customers"], w["interactions"], T("2024-04-01"), 60)
     assert labels.to_dict() == {"a": 0, "b": 1, "c": 1}
+
+
+def test_churn_definitions() -> None:
+    w = _world()
+    customers = w["customers"].assign(cancelled_at=[pd.NaT, pd.NaT, T("2024-04-10")])
+    snapshot = T("2024-04-01")
+    cancel = churn_labels(customers, w["interactions"], snapshot, 60, definition="cancellation")
+    no_buy = churn_labels(customers, w["interactions"], snapshot, 60, definition="no-purchase")
+    either = churn_labels(customers, w["interactions"], snapshot, 60, definition="either")
+    assert cancel.to_dict() == {"a": 0, "b": 0, "c": 1}
+    assert no_buy.to_dict() == {"a": 0, "b": 1, "c": 1}
+    assert either.to_dict() == {"a": 0, "b": 1, "c": 1}

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import tempfile
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,15 @@ from training.scoring.table import TableError, read_table, require_columns
 from training.scoring.train import TrainConfig, train_scorer
 
 console = Console()
+
+
+class ChurnLabel(StrEnum):
+    """How the built-in world's churn label is defined (see features.tables.churn_labels)."""
+
+    no_purchase = "no-purchase"
+    cancellation = "cancellation"
+    either = "either"
+
 WORLD_COLUMNS = {"churn": ("churned", "customer_id", "snapshot"),
                  "lead": ("converted", "lead_id", "created_at")}
 _ERRORS = (DataError, TableError, BundleError, RegistryError, ValueError, KeyError, OSError)
@@ -47,7 +57,8 @@ TRIALS_HELP = "Number of LightGBM configurations searched on the validation slic
 
 def _load_training(kind: str, table: Path | None, label: str | None, id_col: str | None,
                    time_col: str | None, data: Path | None, as_of: str | None,
-                   horizon_days: int) -> tuple[pd.DataFrame, TrainConfig]:
+                   horizon_days: int, definition: str = "either"
+                   ) -> tuple[pd.DataFrame, TrainConfig]:
     """The training frame and its column roles, from --table or --data."""
     if (table is None) == (data is None):
         raise TableError("give exactly one of --table FILE or --data DIR")
@@ -61,8 +72,11 @@ def _load_training(kind: str, table: Path | None, label: str | None, id_col: str
     from features import tables  # the world tables pull in the full feature code
 
     stamp = parse_as_of(as_of)
-    build = tables.churn_table if kind == "churn" else tables.lead_table
-    df, text = build(Path(str(data)), stamp, horizon_days)
+    if kind == "churn":
+        df, text = tables.churn_table(Path(str(data)), stamp, horizon_days,
+                                      definition=definition)  # type: ignore[arg-type]
+    else:
+        df, text = tables.lead_table(Path(str(data)), stamp, horizon_days)
     label_col, id_name, time_name = WORLD_COLUMNS[kind]
     return df, TrainConfig(kind, label_col, id_name, time_name, feature_text=text,
                            source=str(data))
@@ -72,7 +86,8 @@ def _train(kind: str, options: dict[str, Any]) -> None:
     try:
         df, config = _load_training(kind, options["table"], options["label"], options["id_col"],
                                     options["time_col"], options["data"], options["as_of"],
-                                    options["horizon_days"])
+                                    options["horizon_days"],
+                                    options.get("definition", "either"))
         if options["feature_text"] is not None:
             config.feature_text.update(json.loads(Path(options["feature_text"]).read_text()))
         config.n_trials = options["trials"]
@@ -136,15 +151,20 @@ def train_churn(
     data: Path | None = typer.Option(None, "--data", help=DATA_HELP),
     as_of: str | None = typer.Option(None, "--as-of", help=ASOF_HELP),
     horizon_days: int = typer.Option(60, "--horizon-days", min=1,
-                                     help="Churn = no purchase within this many days (--data)."),
+                                     help="Churn window after each snapshot, days (--data)."),
+    definition: ChurnLabel = typer.Option(
+        ChurnLabel.either, "--churn-definition",
+        help="With --data: churn = no purchase in the window, an explicit cancellation in it "
+             "(customers.cancelled_at), or either."),
     no_register: bool = typer.Option(False, "--no-register", help=NOREG_HELP),
     out_bundle: Path | None = typer.Option(None, "--out-bundle", help=BUNDLE_OUT_HELP),
     feature_text: Path | None = typer.Option(None, "--feature-text", help=TEXT_HELP),
     trials: int = typer.Option(8, "--trials", min=1, max=64, help=TRIALS_HELP),
 ) -> None:
     """Train the churn scorer (probability, 0-100 score, high/medium/low risk, reasons)."""
-    _train("churn", _train_options(table, label, id_col, time_col, data, as_of, horizon_days,
-                                   no_register, out_bundle, feature_text, trials))
+    options = _train_options(table, label, id_col, time_col, data, as_of, horizon_days,
+                             no_register, out_bundle, feature_text, trials)
+    _train("churn", {**options, "definition": definition.value})
 
 
 @train_app.command("lead")
