@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -189,3 +189,19 @@ class Segments(BaseModel):
     as_of: str | None
     segments: list[GroupSummary] = Field(description="By RFM segment.")
     tiers: list[GroupSummary] = Field(description="By value tier.")
+
+
+class ErrorBody(BaseModel):
+    """Every error: a message (or, for 422, the list of problems with their fields) and a code."""
+
+    detail: str | list[dict[str, Any]]
+    code: str = Field(description="not_found, invalid_request, payload_too_large, "
+                                  "model_unavailable, store_unavailable")
+
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "Unknown id"}}
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorBody, "description": "Model not loaded, cache empty or Redis down"},
+    422: {"model": ErrorBody, "description": "Invalid request; detail names each field"},
+}

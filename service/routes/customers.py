@@ -9,9 +9,9 @@ from fastapi import APIRouter, Path
 from service.customer360 import customer_360, segment_overview
 from service.deps import CachedStoreDep, ModelsDep
 from service.errors import NotFound
-from service.schemas import Customer360, Segments
+from service.schemas import NOT_FOUND, UNAVAILABLE, Customer360, Segments
 
-router = APIRouter(prefix="/v1", tags=["customers"])
+router = APIRouter(prefix="/v1", tags=["customers"], responses=UNAVAILABLE)
 
 
 @router.get("/segments", response_model=Segments)
@@ -20,7 +20,7 @@ def segments(store: CachedStoreDep) -> Segments:
     return segment_overview(store.read_meta())
 
 
-@router.get("/customers/{customer_id}", response_model=Customer360)
+@router.get("/customers/{customer_id}", response_model=Customer360, responses=NOT_FOUND)
 def customer(customer_id: Annotated[str, Path(min_length=1, max_length=200)],
              store: CachedStoreDep, models: ModelsDep) -> Customer360:
     """Everything known about one customer: value tier, RFM segment, values, churn risk, tags."""

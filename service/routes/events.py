@@ -9,9 +9,9 @@ from fastapi import APIRouter, status
 from features.store import Event
 from service.deps import ModelsDep, SettingsDep, StoreDep
 from service.errors import BadRequest
-from service.schemas import EventBatchIn, EventIn, EventsAccepted
+from service.schemas import UNAVAILABLE, EventBatchIn, EventIn, EventsAccepted
 
-router = APIRouter(prefix="/v1", tags=["events"])
+router = APIRouter(prefix="/v1", tags=["events"], responses=UNAVAILABLE)
 
 
 @router.post("/events", response_model=EventsAccepted, status_code=status.HTTP_202_ACCEPTED)

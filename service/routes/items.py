@@ -9,22 +9,23 @@ from fastapi import APIRouter, Path, Query
 from features.runtime.recommender import RecResult, UnknownItemError
 from service.deps import RecommenderDep, SettingsDep
 from service.errors import BadRequest, NotFound
-from service.schemas import Recommendations, RecommendedItem
+from service.schemas import NOT_FOUND, UNAVAILABLE, Recommendations, RecommendedItem
 
-router = APIRouter(prefix="/v1/items", tags=["recommendations"])
+router = APIRouter(prefix="/v1/items", tags=["recommendations"], responses=UNAVAILABLE)
 
 ItemId = Annotated[str, Path(min_length=1, max_length=200)]
 K = Annotated[int, Query(ge=1, le=1000)]
 
 
-@router.get("/{item_id}/similar", response_model=Recommendations)
+@router.get("/{item_id}/similar", response_model=Recommendations, responses=NOT_FOUND)
 def similar(item_id: ItemId, rec: RecommenderDep, settings: SettingsDep,
             k: K = 10) -> Recommendations:
     """Items most similar to this one (collaborative-filtering item factors)."""
     return _call(rec.model.similar_items, item_id, k, settings.max_k, rec.version)
 
 
-@router.get("/{item_id}/bought-together", response_model=Recommendations)
+@router.get("/{item_id}/bought-together", response_model=Recommendations,
+            responses=NOT_FOUND)
 def bought_together(item_id: ItemId, rec: RecommenderDep, settings: SettingsDep,
                     k: K = 10) -> Recommendations:
     """Items frequently bought with this one (cross-sell)."""

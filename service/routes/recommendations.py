@@ -10,9 +10,9 @@ from features.runtime.recommender import RecFilters, RecResult
 from service.customer_state import features_of, recent_events, recommender_state
 from service.deps import RecommenderDep, SettingsDep, StoreDep
 from service.errors import BadRequest
-from service.schemas import Recommendations, RecommendedItem
+from service.schemas import UNAVAILABLE, Recommendations, RecommendedItem
 
-router = APIRouter(prefix="/v1/customers", tags=["recommendations"])
+router = APIRouter(prefix="/v1/customers", tags=["recommendations"], responses=UNAVAILABLE)
 
 CustomerId = Annotated[str, Path(min_length=1, max_length=200)]
 K = Annotated[int, Query(ge=1, le=1000, description="How many items (at most the server's max_k).")]

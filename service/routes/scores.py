@@ -9,6 +9,8 @@ from fastapi import APIRouter, Path, Query
 from service.deps import CachedStoreDep, ChurnDep, LeadDep, SettingsDep
 from service.errors import BadRequest, NotFound
 from service.schemas import (
+    NOT_FOUND,
+    UNAVAILABLE,
     AtRisk,
     ChurnBatch,
     ChurnBatchRequest,
@@ -19,7 +21,7 @@ from service.schemas import (
 )
 from service.scoring import churn_scores, lead_scores
 
-router = APIRouter(prefix="/v1", tags=["scores"])
+router = APIRouter(prefix="/v1", tags=["scores"], responses=UNAVAILABLE)
 
 
 @router.get("/customers/at-risk", response_model=AtRisk)
@@ -34,7 +36,7 @@ def at_risk(store: CachedStoreDep, churn: ChurnDep, settings: SettingsDep,
     return AtRisk(customers=found, model_version=churn.version)
 
 
-@router.get("/customers/{customer_id}/churn", response_model=ChurnScore)
+@router.get("/customers/{customer_id}/churn", response_model=ChurnScore, responses=NOT_FOUND)
 def churn_one(customer_id: Annotated[str, Path(min_length=1, max_length=200)],
               store: CachedStoreDep, churn: ChurnDep) -> ChurnScore:
     """Churn probability, risk tier and the reasons behind it for one customer."""
