@@ -12,6 +12,24 @@ _VERBS = {0: "viewed", 1: "added to cart", 2: "bought"}
 _AGAIN = {0: "you viewed it recently", 1: "you added it to your cart", 2: "you bought it before"}
 
 
+def repeat_blocked(hist_events: np.ndarray) -> np.ndarray:
+    """Which history entries are not recommended again by default: the purchased items.
+
+    Viewed and carted items may come back ("you viewed it recently"). Serving (`Catalog.allowed`)
+    and the ranker's training candidates both use this rule, so the ranker is trained on the
+    same kinds of candidates it ranks at serving time.
+    """
+    blocked: np.ndarray = np.asarray(hist_events) == PURCHASE
+    return blocked
+
+
+def default_allowed(n_items: int, hist_items: np.ndarray, hist_events: np.ndarray) -> np.ndarray:
+    """Mask of the items a customer may be recommended without business filters."""
+    mask = np.ones(n_items, dtype=bool)
+    mask[hist_items[repeat_blocked(hist_events)]] = False
+    return mask
+
+
 class Catalog:
     """Preloaded item arrays with O(1) id lookups and vectorised filters."""
 
@@ -61,7 +79,7 @@ class Catalog:
             if pos is not None:
                 mask[pos] = False
         if not filters.include_purchased and len(history):
-            mask[history.items[history.events == PURCHASE]] = False
+            mask[history.items[repeat_blocked(history.events)]] = False
         return mask
 
     def popular(self, k: int, mask: np.ndarray, segment: int | None) -> tuple[I64, str]:

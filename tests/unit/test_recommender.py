@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,6 +13,7 @@ import scipy.sparse as sp
 from typer.testing import CliRunner
 
 from features.load import DataError
+from features.runtime.rec_features import FEATURES as FEATURE_NAMES
 from training.recommender.data import temporal_split, validate_interactions
 from training.recommender.evaluate import ranking_metrics
 
@@ -95,7 +98,7 @@ def test_weight_column_overrides_event_weights() -> None:
 
 
 @pytest.fixture()
-def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     from features.settings import get_settings
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
@@ -175,3 +178,119 @@ def test_ease_guard_keeps_only_the_popular_head() -> None:
     assert np.all(np.isneginf(scores[:, outside])) and np.all(np.isfinite(scores[:, covered]))
     empty, _ = fit_ease(weights, EASEParams(min_users=10_000))
     assert len(empty) == 0  # nothing popular enough: no EASE generator, no crash
+
+
+def test_ranker_training_candidates_follow_the_serving_exclusion_rule() -> None:
+    """Train/serve skew guard: training used to drop every history item from the candidates,
+    while serving drops only purchases, so viewed items reached the ranker unseen in training."""
+    from features.runtime.rec_catalog import Catalog
+    from features.runtime.rec_state import History
+    from features.runtime.rec_types import PURCHASE, RecFilters
+    from training.recommender.als import ALSParams, fit_als
+    from training.recommender.artifacts import build_arrays
+    from training.recommender.candidates import ranking_data
+    from training.recommender.data import Index, user_item_matrix
+
+    df = validate_interactions(planted_world(40)[0], "x.csv")
+    users, items = Index(np.unique(df["customer_id"])), Index(np.unique(df["item_id"]))
+    fit_df, val_df = temporal_split(df, 0.2)
+    fit_w = user_item_matrix(fit_df, users, items)
+    factors = fit_als(fit_w, ALSParams(factors=8, iterations=5))
+    now = float(fit_df["ts"].max())
+    arrays = build_arrays(fit_df, users, items, factors, items_df=None, customers=None,
+                          as_of=now)
+    data = ranking_data(arrays, user_item_matrix(val_df, users, items), now)
+    catalog, bounds = Catalog(arrays), np.concatenate([[0], np.cumsum(data.groups)])
+    repeated = 0
+    for g, user in enumerate(data.users.tolist()):
+        s, e = arrays.hist_indptr[user], arrays.hist_indptr[user + 1]
+        history = History(arrays.hist_items[s:e], arrays.hist_weights[s:e],
+                          arrays.hist_events[s:e], arrays.hist_times[s:e])
+        allowed = catalog.allowed(RecFilters(), history)
+        cands = data.items[bounds[g]:bounds[g + 1]]
+        assert allowed[cands].all()  # nothing serving would refuse
+        assert set(history.items[history.events == PURCHASE].tolist()).isdisjoint(cands)
+        repeated += len(np.intersect1d(cands, history.items))
+    assert repeated > 0  # viewed/carted items are candidates, as at serving time
+
+
+def _synthetic_ranking(seed: int = 0, n_groups: int = 240, per: int = 20) -> tuple[Any, Any]:
+    """Groups of candidates whose first feature carries the label (plus noise)."""
+    from training.recommender.candidates import RankingData
+
+    rng = np.random.default_rng(seed)
+    items = np.concatenate([rng.permutation(per) for _ in range(n_groups)])
+    labels = (rng.random(len(items)) < 0.15).astype(np.float32)
+    feats = rng.normal(size=(len(items), len(FEATURE_NAMES))).astype(np.float32)
+    feats[:, 0] += 1.5 * labels
+    rows = np.repeat(np.arange(n_groups), per)
+    truth = sp.csr_matrix((labels[labels > 0], (rows[labels > 0], items[labels > 0])),
+                          shape=(n_groups, per))
+    data = RankingData(np.arange(n_groups), np.full(n_groups, per, np.int64), items, feats,
+                       labels, np.tile(np.arange(10), (n_groups, 1)))
+    return data, truth
+
+
+def test_out_of_fold_scores_do_not_depend_on_their_own_labels() -> None:
+    """The ranker-vs-ALS comparison used to score customers whose labels had chosen the rounds;
+    now an outer fold's scores must not change when only that fold's labels change."""
+    from dataclasses import replace
+
+    from training.recommender.ranker import RankerSetup, _folds, nested_scores
+
+    data, truth = _synthetic_ranking()
+    scores, _ = nested_scores(RankerSetup(data, truth, 5, 1, 7))
+    rows0 = data.rows_of(_folds(len(data.groups), 7) == 0)
+    labels = data.labels.copy()
+    labels[rows0] = np.random.default_rng(1).permutation(labels[rows0])
+    truth2 = truth.tolil()
+    for g in np.flatnonzero(_folds(len(data.groups), 7) == 0).tolist():
+        truth2[g, :] = 0
+        sl = slice(g * 20, (g + 1) * 20)
+        truth2[g, data.items[sl][labels[sl] > 0]] = 1
+    changed = replace(data, labels=labels)
+    again, _ = nested_scores(RankerSetup(changed, truth2.tocsr(), 5, 1, 7))
+    assert np.array_equal(again[rows0], scores[rows0])
+    assert not np.array_equal(again[~rows0], scores[~rows0])  # fold 1 learns from fold 0
+
+
+def test_keep_bundle_refuses_a_directory_that_is_not_a_bundle(cli_env: Path) -> None:
+    import training.cli.recommender  # noqa: F401
+    from training.cli.app import app
+
+    planted_world(30)[0].to_csv(cli_env / "interactions.csv", index=False)
+    precious = cli_env / "precious"
+    precious.mkdir()
+    (precious / "thesis.txt").write_text("do not delete")
+    result = CliRunner().invoke(app, ["train", "recommender", "--interactions",
+                                      str(cli_env / "interactions.csv"), "--no-ranker",
+                                      "--trials", "1", "--keep-bundle", str(precious)])
+    assert result.exit_code != 0
+    assert "not a model bundle" in result.output and "precious" in result.output
+    assert (precious / "thesis.txt").read_text() == "do not delete"
+
+
+def test_no_register_logs_a_run_but_registers_nothing(cli_env: Path) -> None:
+    import mlflow
+
+    import training.cli.recommender  # noqa: F401
+    from training.cli.app import app
+
+    planted_world(30)[0].to_csv(cli_env / "interactions.csv", index=False)
+    kept = cli_env / "kept"
+    result = CliRunner().invoke(app, ["train", "recommender", "--interactions",
+                                      str(cli_env / "interactions.csv"), "--no-ranker",
+                                      "--trials", "1", "--no-register", "--keep-bundle",
+                                      str(kept)])
+    assert result.exit_code == 0, result.output
+    assert "not registered" in result.output and (kept / "manifest.json").is_file()
+    client = mlflow.MlflowClient(f"sqlite:///{cli_env}/mlflow.db")
+    assert client.search_registered_models() == []
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert len(runs) == 1 and "val_als_ndcg" in runs[0].data.metrics
+    # Training again into the kept bundle replaces it (it is a bundle, so that is allowed).
+    again = CliRunner().invoke(app, ["train", "recommender", "--interactions",
+                                     str(cli_env / "interactions.csv"), "--no-ranker",
+                                     "--trials", "1", "--no-register", "--keep-bundle",
+                                     str(kept)])
+    assert again.exit_code == 0, again.output

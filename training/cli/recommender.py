@@ -20,8 +20,14 @@ from features.settings import get_settings
 from training.cli.app import app, train_app
 from training.cli.common import console, fail, parse_as_of, progress_bar
 from training.recommender.als import ALSParams
-from training.recommender.train import TrainParams, log_to_mlflow, train_recommender
-from training.registry import register_bundle, training_run
+from training.recommender.train import (
+    TrainParams,
+    TrainResult,
+    check_bundle_target,
+    log_to_mlflow,
+    train_recommender,
+)
+from training.registry import RegisteredVersion, register_bundle, training_run
 
 logger = logging.getLogger(__name__)
 
@@ -71,39 +77,72 @@ def train_recommender_cmd(
         help="Add the EASE item-item generator to the ranker (popular 2,000 items at most).")]
         = True,
     keep_bundle: Annotated[Path | None, typer.Option(
-        help="Also keep a copy of the bundle in this directory.")] = None,
+        help="Also keep the bundle in this directory (absent, empty or an older bundle).")]
+        = None,
+    no_register: Annotated[bool, typer.Option(
+        "--no-register", help="Log to MLflow but do not register the model (no champion "
+        "change).")] = False,
 ) -> None:
     """Train the recommender, log it to MLflow and register it as champion."""
-    settings = get_settings()
-    inter_path, items_path, cust_path = _inputs(interactions, items, customers, data)
+    paths = _inputs(interactions, items, customers, data)
     als = None if factors is None else ALSParams(factors=factors, regularization=regularization,
                                                  alpha=alpha)
     params = TrainParams(als=als, n_trials=trials, num_threads=threads, ranker=ranker)
     if not ease:
         params = replace(params, ease_lams=())
     try:
-        frames = {name: read_frame(p) if p else None for name, p in
-                  (("interactions", inter_path), ("items", items_path),
-                   ("customers", cust_path))}
-        _require(frames["customers"], cust_path, "customer_id")
-        _require(frames["items"], items_path, "item_id")
-        paths = [p for p in (inter_path, items_path, cust_path) if p is not None]
-        with tempfile.TemporaryDirectory() as tmp, \
-                training_run(settings, "recommender") as run, \
-                progress_bar("ALS search") as update:
-            out = keep_bundle or Path(tmp) / "bundle"
-            assert frames["interactions"] is not None
-            result = train_recommender(
-                frames["interactions"], frames["items"], out, customers=frames["customers"],
-                as_of=parse_as_of(as_of), params=params, source=str(inter_path),
-                data_hash=hash_files(*paths), progress=update)
-            log_to_mlflow(result, Path(tmp))
-            version = register_bundle(settings, settings.recommender_model, result.bundle_dir)
+        if keep_bundle is not None:
+            check_bundle_target(keep_bundle)  # before minutes of training, not after
+        frames = _read_frames(*paths)
+        result, run_id, version = _train_and_log(frames, paths, params, as_of, keep_bundle,
+                                                 register=not no_register)
     except (DataError, ValueError, BundleError) as exc:
         raise fail(str(exc)) from exc
+    _print_summary(result, run_id, version)
+
+
+def _read_frames(inter_path: Path, items_path: Path | None,
+                 cust_path: Path | None) -> dict[str, pd.DataFrame | None]:
+    """Read the input tables; the optional ones must have their id column."""
+    frames = {name: read_frame(p) if p else None for name, p in
+              (("interactions", inter_path), ("items", items_path), ("customers", cust_path))}
+    _require(frames["customers"], cust_path, "customer_id")
+    _require(frames["items"], items_path, "item_id")
+    return frames
+
+
+def _train_and_log(frames: dict[str, pd.DataFrame | None],
+                   paths: tuple[Path, Path | None, Path | None], params: TrainParams,
+                   as_of: str | None, keep_bundle: Path | None,
+                   register: bool) -> tuple[TrainResult, str, RegisteredVersion | None]:
+    """Train inside an MLflow run; register the bundle as champion when `register`."""
+    settings = get_settings()
+    interactions = frames["interactions"]
+    assert interactions is not None
+    with tempfile.TemporaryDirectory() as tmp, \
+            training_run(settings, "recommender") as run, \
+            progress_bar("ALS search") as update:
+        result = train_recommender(
+            interactions, frames["items"], keep_bundle or Path(tmp) / "bundle",
+            customers=frames["customers"], as_of=parse_as_of(as_of), params=params,
+            source=str(paths[0]), data_hash=hash_files(*[p for p in paths if p is not None]),
+            progress=update)
+        log_to_mlflow(result, Path(tmp))
+        version = None
+        if register:
+            version = register_bundle(settings, settings.recommender_model, result.bundle_dir)
+    return result, run.info.run_id, version
+
+
+def _print_summary(result: TrainResult, run_id: str, version: RegisteredVersion | None) -> None:
+    """One line: what was registered (or not) and the validation NDCG@10 of each model."""
     val = result.validation
-    print(f"registered {settings.recommender_model} version {version.version} (champion, run "
-          f"{run.info.run_id}): {result.n_users} customers, {result.n_items} items; validation "
+    if version is None:
+        head = f"logged run {run_id}, not registered (--no-register)"
+    else:
+        head = (f"registered {version.name} version {version.version} (champion, run "
+                f"{run_id})")
+    print(f"{head}: {result.n_users} customers, {result.n_items} items; validation "
           f"NDCG@10 als {val['als']['ndcg']:.4f} vs popularity {val['popularity']['ndcg']:.4f}"
           + "".join(f", {name} {val[name]['ndcg']:.4f}" for name in ("ease", "ranker")
                     if name in val)

@@ -1,7 +1,9 @@
 """Ranker training data: every validation customer's candidates, features and labels.
 
 Candidates come from a model of the fit period only (ALS factors, co-purchases and popularity
-computed before each customer's validation events), via the runtime's own feature code.
+of the fit events), via the runtime's own feature code and the runtime's own exclusion rule
+(`default_allowed`: purchased items are left out, viewed/carted items may come back), so the
+ranker is trained on the same kinds of candidates it ranks at serving time.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from features.runtime.rec_bundle import RecArrays, top_k
+from features.runtime.rec_catalog import default_allowed
 from features.runtime.rec_features import CandidateConfig, build_candidates
 
 
@@ -48,8 +51,7 @@ def ranking_data(arrays: RecArrays, truth: sp.csr_matrix, now: float, *, k: int 
     for user in users.tolist():
         start, end = int(arrays.hist_indptr[user]), int(arrays.hist_indptr[user + 1])
         h_items = arrays.hist_items[start:end]
-        mask = np.ones(n_items, dtype=bool)
-        mask[h_items] = False
+        mask = default_allowed(n_items, h_items, arrays.hist_events[start:end])
         vector = arrays.user_factors[user]
         cands = build_candidates(arrays, unit, vector, h_items, arrays.hist_weights[start:end],
                                  arrays.hist_times[start:end], mask,

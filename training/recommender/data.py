@@ -52,25 +52,8 @@ def validate_interactions(raw: pd.DataFrame, source: str,
     for col in REQUIRED:
         _no_nulls(raw[col], source, col)
     ts = _timestamps(raw["timestamp"], source)
-    if "event_type" in raw.columns:
-        events = raw["event_type"].astype("string").str.strip().str.lower()
-        bad_events = ~events.isin(list(EVENT_CODES)).fillna(False)
-        if bool(bad_events.any()):
-            row = int(np.flatnonzero(bad_events.to_numpy())[0])
-            raise DataError(source, f"{raw['event_type'].iloc[row]!r} is not one of "
-                            f"{list(EVENT_CODES)}", column="event_type", row=row + 1)
-    else:
-        events = pd.Series(DEFAULT_EVENT, index=raw.index, dtype="string")
-    if "weight" in raw.columns:
-        weight = pd.to_numeric(raw["weight"], errors="coerce")
-        bad = (weight.isna() | (weight < 0)).to_numpy(dtype=bool)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise DataError(source, f"{raw['weight'].iloc[row]!r} is not a number >= 0",
-                            column="weight", row=row + 1)
-        w = weight.to_numpy(dtype=np.float64)
-    else:
-        w = events.map(weights).to_numpy(dtype=np.float64)
+    events = _events(raw, source)
+    w = _weights(raw, source, events, weights)
     return pd.DataFrame({
         "customer_id": _ids(raw["customer_id"]),
         "item_id": _ids(raw["item_id"]),
@@ -78,6 +61,33 @@ def validate_interactions(raw: pd.DataFrame, source: str,
         "event": events.map(EVENT_CODES).to_numpy(dtype=np.int8),
         "weight": w,
     })
+
+
+def _events(raw: pd.DataFrame, source: str) -> pd.Series:
+    """Normalised event types; every row is a purchase without an event_type column."""
+    if "event_type" not in raw.columns:
+        return pd.Series(DEFAULT_EVENT, index=raw.index, dtype="string")
+    events = raw["event_type"].astype("string").str.strip().str.lower()
+    bad_events = ~events.isin(list(EVENT_CODES)).fillna(False)
+    if bool(bad_events.any()):
+        row = int(np.flatnonzero(bad_events.to_numpy())[0])
+        raise DataError(source, f"{raw['event_type'].iloc[row]!r} is not one of "
+                        f"{list(EVENT_CODES)}", column="event_type", row=row + 1)
+    return events
+
+
+def _weights(raw: pd.DataFrame, source: str, events: pd.Series,
+             event_weights: dict[str, float]) -> np.ndarray:
+    """The weight column when given (numbers >= 0), else the weight of each event type."""
+    if "weight" not in raw.columns:
+        return events.map(event_weights).to_numpy(dtype=np.float64)
+    weight = pd.to_numeric(raw["weight"], errors="coerce")
+    bad = (weight.isna() | (weight < 0)).to_numpy(dtype=bool)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(source, f"{raw['weight'].iloc[row]!r} is not a number >= 0",
+                        column="weight", row=row + 1)
+    return weight.to_numpy(dtype=np.float64)
 
 
 def _ids(series: pd.Series) -> np.ndarray:

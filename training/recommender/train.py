@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import shutil
@@ -12,9 +13,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
-from features.runtime.bundle import Manifest, write_manifest
-from features.runtime.rec_bundle import KIND, RANKER_FILE, save_arrays
+from features.runtime.bundle import MANIFEST, BundleError, Manifest, write_manifest
+from features.runtime.rec_bundle import KIND, RANKER_FILE, RecArrays, save_arrays
+from features.runtime.rec_catalog import repeat_blocked
 from features.runtime.rec_features import CandidateConfig
 from training.recommender.als import ALSParams, fit_als
 from training.recommender.artifacts import build_arrays
@@ -89,69 +92,114 @@ def train_recommender(interactions: pd.DataFrame, items: pd.DataFrame | None, ou
     Args:
         interactions: customer_id, item_id, timestamp[, event_type][, weight].
         items: Optional item_id, category, price, brand.
-        out_dir: Bundle directory to create.
+        out_dir: Bundle directory to create; an existing one must be a bundle (or empty).
         customers: Optional customer_id, region (segments for cold-start popularity).
         as_of: Only events at or before this time are used (default: the latest event).
         params: Search/fit parameters.
         source: Name of the interactions input, used in error messages.
         data_hash: Recorded in the manifest.
         progress: Called with (done, total) after each tuning trial.
+
+    Raises:
+        BundleError: `out_dir` exists and is neither empty nor a bundle.
     """
     params = params or TrainParams()
+    check_bundle_target(Path(out_dir))
+    ctx = _context(interactions, items, customers, as_of, params, source)
+    best, trials, validation = _select(ctx, params, progress)
+    ease, ease_trials = _select_ease(ctx, params, validation)
+    outcome = _ranker(ctx, best, ease, params) if params.ranker else None
+    champion = _champion(outcome, validation)
+    details: dict[str, Any] = {"als": best.as_dict(), "event_weights": params.event_weights,
+                               "n_users": len(ctx.users), "n_items": len(ctx.items),
+                               "ease": None if ease is None else ease.as_dict(),
+                               "champion": champion, "validation": validation}
+    if outcome is not None:
+        details["ranker"] = ranker_details(outcome, CandidateConfig())
+        details["ranker_search"] = outcome.search
+    manifest = Manifest(kind=KIND, data_hash=data_hash,
+                        as_of=pd.Timestamp(ctx.cutoff, unit="s").isoformat(), details=details)
+    arrays = _final_arrays(ctx, best, ease, params.num_threads)
+    _write_bundle(Path(out_dir), arrays, manifest, outcome.model_text if outcome else None)
+    return TrainResult(Path(out_dir), champion, best, validation, trials, ease, ease_trials,
+                       len(ctx.users), len(ctx.items), len(ctx.df))
+
+
+def check_bundle_target(out_dir: Path) -> None:
+    """Refuse to replace anything but a bundle (a directory with manifest.json) or an empty dir.
+
+    Raises:
+        BundleError: `out_dir` is a file, or a non-empty directory without manifest.json.
+    """
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise BundleError(f"{out_dir}: exists and is not a directory; refusing to replace it")
+    if any(out_dir.iterdir()) and not (out_dir / MANIFEST).is_file():
+        raise BundleError(f"{out_dir}: exists, is not empty and is not a model bundle (no "
+                          f"{MANIFEST}); refusing to replace it")
+
+
+@dataclass
+class _Context:
+    """The validated events up to the cut-off, their indices and the validation split."""
+
+    df: pd.DataFrame
+    cutoff: float
+    users: Index
+    items: Index
+    items_df: pd.DataFrame | None
+    customers: pd.DataFrame | None
+    val_fraction: float
+
+    @functools.cached_property
+    def split(self) -> tuple[pd.DataFrame, sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
+        """Fit events, fit weights, validation truth and the items a list may not repeat."""
+        fit_df, val_df = temporal_split(self.df, self.val_fraction)
+        blocked = fit_df[repeat_blocked(fit_df["event"].to_numpy())]
+        return (fit_df, user_item_matrix(fit_df, self.users, self.items),
+                user_item_matrix(val_df, self.users, self.items),
+                user_item_matrix(blocked, self.users, self.items))
+
+
+def _context(interactions: pd.DataFrame, items: pd.DataFrame | None,
+             customers: pd.DataFrame | None, as_of: Any, params: TrainParams,
+             source: str) -> _Context:
+    """Validate the events and keep those at or before the cut-off."""
     df = validate_interactions(interactions, source, params.event_weights)
     cutoff = float(df["ts"].max()) if as_of is None else pd.Timestamp(as_of).timestamp()
     df = df[df["ts"] <= cutoff]
     if df.empty:
         raise ValueError(f"{source}: no interactions at or before as_of")
     users, items_idx = Index(np.unique(df["customer_id"])), Index(np.unique(df["item_id"]))
-    ctx = _Context(df, users, items_idx, items, customers)
-    best, trials, validation = _select(ctx, params, progress)
-    ease, ease_trials = _select_ease(ctx, params, validation)
-    outcome = _ranker(ctx, best, ease, params) if params.ranker else None
-    champion = "als"
-    details: dict[str, Any] = {"als": best.as_dict(), "event_weights": params.event_weights,
-                               "n_users": len(users), "n_items": len(items_idx),
-                               "ease": None if ease is None else ease.as_dict()}
-    if outcome is not None:
-        validation["ranker"] = outcome.metrics
-        validation["als_same_users"] = outcome.als_metrics
-        details["ranker"] = ranker_details(outcome, CandidateConfig())
-        details["ranker_search"] = outcome.search
-        # The ranker must win clearly (1%) to be worth its extra moving parts.
-        if outcome.metrics["ndcg"] > RANKER_MARGIN * outcome.als_metrics["ndcg"]:
-            champion = "ranker"
-    details.update(champion=champion, validation=validation)
-    weights = user_item_matrix(df, users, items_idx)
-    factors = fit_als(weights, best, params.num_threads)
-    ease_model = None if ease is None else fit_ease(weights, ease, params.num_threads)
-    arrays = build_arrays(df, users, items_idx, factors, items_df=items, customers=customers,
-                          as_of=cutoff, ease=ease_model)
-    manifest = Manifest(kind=KIND, data_hash=data_hash,
-                        as_of=pd.Timestamp(cutoff, unit="s").isoformat(), details=details)
-    ranker_text = outcome.model_text if outcome is not None else None
-    _write_bundle(out_dir, arrays, manifest, ranker_text)
-    return TrainResult(Path(out_dir), champion, best, validation, trials, ease, ease_trials,
-                       len(users), len(items_idx), len(df))
+    return _Context(df, cutoff, users, items_idx, items, customers, params.val_fraction)
 
 
-@dataclass
-class _Context:
-    df: pd.DataFrame
-    users: Index
-    items: Index
-    items_df: pd.DataFrame | None
-    customers: pd.DataFrame | None
+def _champion(outcome: RankerOutcome | None, validation: dict[str, Any]) -> str:
+    """"ranker" when its out-of-fold NDCG beats ALS alone on the same customers by 1%."""
+    if outcome is None:
+        return "als"
+    validation["ranker"] = outcome.metrics
+    validation["als_same_users"] = outcome.als_metrics
+    # The ranker must win clearly (1%) to be worth its extra moving parts.
+    better = outcome.metrics["ndcg"] > RANKER_MARGIN * outcome.als_metrics["ndcg"]
+    return "ranker" if better else "als"
 
-    def split(self, fraction: float) -> tuple[pd.DataFrame, Any, Any]:
-        fit_df, val_df = temporal_split(self.df, fraction)
-        return (fit_df, user_item_matrix(fit_df, self.users, self.items),
-                user_item_matrix(val_df, self.users, self.items))
+
+def _final_arrays(ctx: _Context, best: ALSParams, ease: EASEParams | None,
+                  num_threads: int) -> RecArrays:
+    """ALS (and EASE) refitted on every event up to the cut-off, with all bundle arrays."""
+    weights = user_item_matrix(ctx.df, ctx.users, ctx.items)
+    factors = fit_als(weights, best, num_threads)
+    ease_model = None if ease is None else fit_ease(weights, ease, num_threads)
+    return build_arrays(ctx.df, ctx.users, ctx.items, factors, items_df=ctx.items_df,
+                        customers=ctx.customers, as_of=ctx.cutoff, ease=ease_model)
 
 
 def _ranker(ctx: _Context, best: ALSParams, ease: EASEParams | None,
-            params: TrainParams) -> RankerOutcome:
+            params: TrainParams) -> RankerOutcome | None:
     """Fit-period model -> candidates for validation customers -> cross-fitted LightGBM."""
-    fit_df, fit_w, truth = ctx.split(params.val_fraction)
+    fit_df, fit_w, truth, _ = ctx.split
     factors = fit_als(fit_w, best, params.num_threads)
     ease_model = None if ease is None else fit_ease(fit_w, ease, params.num_threads)
     now = float(fit_df["ts"].max())
@@ -166,16 +214,16 @@ def _ranker(ctx: _Context, best: ALSParams, ease: EASEParams | None,
 def _select(ctx: _Context, params: TrainParams,
             progress: Progress | None) -> tuple[ALSParams, list[Trial], dict[str, Any]]:
     """Tune ALS on the validation split and report popularity vs ALS there."""
-    _, fit_w, truth = ctx.split(params.val_fraction)
+    _, fit_w, truth, blocked = ctx.split
     if params.als is not None:
-        best, trials = tune_als(fit_w, truth, [params.als], k=params.k,
+        best, trials = tune_als(fit_w, truth, [params.als], k=params.k, exclude=blocked,
                                 num_threads=params.num_threads, progress=progress)
     else:
-        best, trials = search_als(fit_w, truth, params.n_trials, k=params.k,
+        best, trials = search_als(fit_w, truth, params.n_trials, k=params.k, exclude=blocked,
                                   num_threads=params.num_threads, progress=progress)
     chosen = next(t for t in trials if all(t[f] == v for f, v in best.as_dict().items()))
     validation = {
-        "popularity": evaluate_scores(popularity_scores(fit_w), fit_w, truth, params.k),
+        "popularity": evaluate_scores(popularity_scores(fit_w), blocked, truth, params.k),
         "als": {m.removeprefix("val_"): float(v) for m, v in chosen.items()
                 if m.startswith("val_")},
     }
@@ -187,18 +235,19 @@ def _select_ease(ctx: _Context, params: TrainParams,
     """Tune EASE's L2 strength on validation (only when the ranker will use it)."""
     if not params.ranker or not params.ease_lams:
         return None, []
-    _, fit_w, truth = ctx.split(params.val_fraction)
+    _, fit_w, truth, blocked = ctx.split
     grid = [EASEParams(lam=lam) for lam in params.ease_lams]
-    best, trials = tune_ease(fit_w, truth, grid, k=params.k, num_threads=params.num_threads)
+    best, trials = tune_ease(fit_w, truth, grid, k=params.k, num_threads=params.num_threads,
+                             exclude=blocked)
     chosen = next(t for t, g in zip(trials, grid, strict=True) if g == best)
     validation["ease"] = {m.removeprefix("val_"): float(v) for m, v in chosen.items()
                           if m.startswith("val_")}
     return best, trials
 
 
-def _write_bundle(out_dir: Path, arrays: Any, manifest: Manifest,
+def _write_bundle(out_dir: Path, arrays: RecArrays, manifest: Manifest,
                   ranker_text: str | None) -> None:
-    out_dir = Path(out_dir)
+    check_bundle_target(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".bundle-", dir=out_dir.parent))
     try:

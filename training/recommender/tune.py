@@ -50,12 +50,13 @@ def neighbours(params: ALSParams) -> list[ALSParams]:
 
 
 def search_als(fit_weights: sp.csr_matrix, val_truth: sp.csr_matrix, n_trials: int, *,
-               k: int = 10, num_threads: int = 1,
+               k: int = 10, num_threads: int = 1, exclude: sp.csr_matrix | None = None,
                progress: Progress | None = None) -> tuple[ALSParams, list[Trial]]:
     """Random search (two thirds of the budget), then local moves around the best trial.
 
     The local phase walks to a better neighbour (see `neighbours`) while one exists and the
-    budget lasts, so a good region at the edge of the random grid is still found.
+    budget lasts, so a good region at the edge of the random grid is still found. `exclude`:
+    see `tune_als`.
     """
     tried = default_grid(max(1, n_trials - n_trials // 3))
 
@@ -65,14 +66,14 @@ def search_als(fit_weights: sp.csr_matrix, val_truth: sp.csr_matrix, n_trials: i
 
     offset = 0
     best, trials = tune_als(fit_weights, val_truth, tried, k=k, num_threads=num_threads,
-                            progress=report)
+                            exclude=exclude, progress=report)
     while len(tried) < n_trials:
         fresh = [p for p in neighbours(best) if p not in tried][:n_trials - len(tried)]
         if not fresh:
             break
         offset = len(tried)
         local, more = tune_als(fit_weights, val_truth, fresh, k=k, num_threads=num_threads,
-                               progress=report)
+                               exclude=exclude, progress=report)
         tried, trials = tried + fresh, trials + more
         if max(float(t["val_ndcg"]) for t in more) <= max(float(t["val_ndcg"]) for t in
                                                           trials[:-len(more)]):
@@ -97,17 +98,20 @@ def als_scores(user_factors: np.ndarray,
 
 def tune_als(fit_weights: sp.csr_matrix, val_truth: sp.csr_matrix, grid: list[ALSParams], *,
              k: int = 10, metric: str = "ndcg", num_threads: int = 1,
+             exclude: sp.csr_matrix | None = None,
              progress: Progress | None = None) -> tuple[ALSParams, list[Trial]]:
     """Fit each candidate on the fit split and score it on validation; return the best.
 
     The validation split lies after each customer's fit events, so the choice never sees the
-    test period.
+    test period. `exclude`: the items masked out of each customer's list (default: every fit
+    item; training passes the serving rule, purchased items only).
     """
+    exclude = fit_weights if exclude is None else exclude
     trials: list[Trial] = []
     best, best_value = grid[0], -np.inf
     for n, params in enumerate(grid):
         factors = fit_als(fit_weights, params, num_threads=num_threads)
-        scores = evaluate_scores(als_scores(*factors), fit_weights, val_truth, k)
+        scores = evaluate_scores(als_scores(*factors), exclude, val_truth, k)
         trials.append({**params.as_dict(), **{f"val_{m}": v for m, v in scores.items()}})
         logger.info("trial %d/%d %s -> %s@%d=%.4f", n + 1, len(grid), params, metric, k,
                     scores[metric])
@@ -119,14 +123,16 @@ def tune_als(fit_weights: sp.csr_matrix, val_truth: sp.csr_matrix, grid: list[AL
 
 
 def tune_ease(fit_weights: sp.csr_matrix, val_truth: sp.csr_matrix, grid: list[EASEParams], *,
-              k: int = 10, num_threads: int = 1) -> tuple[EASEParams, list[Trial]]:
+              k: int = 10, num_threads: int = 1,
+              exclude: sp.csr_matrix | None = None) -> tuple[EASEParams, list[Trial]]:
     """Pick the EASE L2 strength by NDCG@k on the validation split (like `tune_als`)."""
+    exclude = fit_weights if exclude is None else exclude
     trials: list[Trial] = []
     best, best_value = grid[0], -np.inf
     for params in grid:
         items, b = fit_ease(fit_weights, params, num_threads=num_threads)
         scorer = functools.partial(ease_scores, fit_weights, items, b)
-        scores = evaluate_scores(scorer, fit_weights, val_truth, k)
+        scores = evaluate_scores(scorer, exclude, val_truth, k)
         trials.append({**params.as_dict(), **{f"val_{m}": v for m, v in scores.items()}})
         logger.info("EASE lam=%s on %d items -> ndcg@%d=%.4f", params.lam, len(items), k,
                     scores["ndcg"])
