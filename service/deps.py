@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -35,7 +36,7 @@ def get_models(request: Request) -> ModelSet:
     return models
 
 
-def _require(role: str):  # type: ignore[no-untyped-def]
+def _require(role: str) -> Callable[[Request], LoadedModel]:
     def dependency(request: Request) -> LoadedModel:
         models: ModelSet = request.app.state.models
         loaded = models.get(role)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +55,10 @@ def _loaders() -> dict[str, Callable[[Path], Any]]:
     from features.runtime.recommender import RecommenderModel
     from features.runtime.tabular import TabularScorer
 
-    return {"recommender": RecommenderModel.load, "churn": TabularScorer.load,
-            "lead": TabularScorer.load}
+    # `kind` guards against a lead bundle registered under the churn name (and vice versa).
+    return {"recommender": RecommenderModel.load,
+            "churn": partial(TabularScorer.load, kind="churn"),
+            "lead": partial(TabularScorer.load, kind="lead")}
 
 
 def load_models(settings: ServiceSettings, current: ModelSet | None = None) -> ModelSet:

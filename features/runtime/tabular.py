@@ -208,7 +208,9 @@ class TabularScorer:
         """Blended log-odds contributions, shape (n, n_features + 1); the last column is bias."""
         total = np.zeros((len(x), len(self.specs) + 1))
         if self.booster is not None:
-            total += self.weight * np.asarray(self.booster.predict(x, pred_contrib=True))
+            # num_threads=1: OpenMP limits set in the lifespan do not reach request threads.
+            total += self.weight * np.asarray(self.booster.predict(x, pred_contrib=True,
+                                                                   num_threads=1))
         if self.linear is not None:
             total += (1 - self.weight) * self.linear.contributions(x)
         return total
@@ -217,7 +219,8 @@ class TabularScorer:
         """Blended log-odds of an encoded matrix (before calibration)."""
         raw = np.zeros(len(x))
         if self.booster is not None:
-            raw += self.weight * np.asarray(self.booster.predict(x, raw_score=True))
+            raw += self.weight * np.asarray(self.booster.predict(x, raw_score=True,
+                                                                 num_threads=1))
         if self.linear is not None:
             raw += (1 - self.weight) * self.linear.contributions(x).sum(axis=1)
         return raw

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -32,7 +33,8 @@ def bought_together(item_id: ItemId, rec: RecommenderDep, settings: SettingsDep,
     return _call(rec.model.bought_together, item_id, k, settings.max_k, rec.version)
 
 
-def _call(method, item_id: str, k: int, max_k: int, version: str) -> Recommendations:  # type: ignore[no-untyped-def]
+def _call(method: Callable[[str, int], RecResult], item_id: str, k: int, max_k: int,
+          version: str) -> Recommendations:
     if k > max_k:
         raise BadRequest(f"k must be at most {max_k}")
     try:

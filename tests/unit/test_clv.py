@@ -180,3 +180,14 @@ def test_clv_discounting_and_json_round_trip(tmp_path) -> None:
     assert set(json.loads(path.read_text())) >= {"r", "alpha", "a", "b", "p", "q", "gamma"}
     again = predict_clv(ClvModel.load(path), summary, 12, 0.02)
     pd.testing.assert_frame_equal(again, discounted)
+
+
+def test_calibration_end_cuts_on_the_timestamp_not_the_day() -> None:
+    # Guards the bug where a purchase later on the end day was counted in the period.
+    tx = pd.DataFrame({"c": ["a", "a", "a"], "amount": [10.0, 20.0, 30.0],
+                       "at": pd.to_datetime(["2024-01-01 09:00", "2024-01-05 08:00",
+                                             "2024-01-10 18:00"])})
+    summary = summarize_transactions(tx, "c", "at", "amount",
+                                     calibration_end="2024-01-10 12:00")
+    assert summary.loc["a", "n_transactions"] == 2
+    assert summary.loc["a", "total_amount"] == 30.0

@@ -122,7 +122,8 @@ def test_time_split_needs_three_periods() -> None:
 def test_labels_accept_yes_no_and_name_bad_rows() -> None:
     frame = pd.DataFrame({"y": ["Yes", "no", "YES", "No"]})
     assert read_labels(frame, "y").tolist() == [1, 0, 1, 0]
-    with pytest.raises(TableError, match=r"data.csv, column 'y', row 2"):
+    # Rows are 1-based data rows, as in features.load (the third row holds the bad label).
+    with pytest.raises(TableError, match=r"data.csv, column 'y', row 3"):
         read_labels(pd.DataFrame({"y": [0, 1, 2]}), "y", "data.csv")
 
 

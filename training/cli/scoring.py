@@ -78,8 +78,10 @@ def _load_training(kind: str, table: Path | None, label: str | None, id_col: str
     else:
         df, text = tables.lead_table(Path(str(data)), stamp, horizon_days)
     label_col, id_name, time_name = WORLD_COLUMNS[kind]
+    files = sorted(p for p in Path(str(data)).iterdir()
+                   if p.suffix in (".csv", ".parquet", ".pq") and p.is_file())
     return df, TrainConfig(kind, label_col, id_name, time_name, feature_text=text,
-                           source=str(data))
+                           source=str(data), data_hash=hash_files(*files))
 
 
 def _train(kind: str, options: dict[str, Any]) -> None:

@@ -84,11 +84,13 @@ def summarize_transactions(
         customer id, columns `SUMMARY_COLUMNS`.
     """
     days_per_unit = unit_days(time_unit)
-    daily = daily_transactions(transactions, customer_col, date_col, amount_col)
     if calibration_end is not None:
+        # Cut on the raw timestamps: a purchase later on the end day is outside the period.
         end = pd.Timestamp(calibration_end)
-        daily = daily.loc[daily["day"] <= end]
-    else:
+        stamps = _as_datetime(transactions[date_col])
+        transactions = transactions.loc[~(stamps > end)]
+    daily = daily_transactions(transactions, customer_col, date_col, amount_col)
+    if calibration_end is None:
         end = pd.Timestamp(daily["day"].max()) if len(daily) else pd.Timestamp(0)
     end_day = end.floor("D")
     grouped = daily.groupby("customer", sort=True)

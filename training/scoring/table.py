@@ -97,7 +97,7 @@ def read_labels(df: pd.DataFrame, label: str, source: str = "table") -> np.ndarr
     require_columns(df, source, label)
     col = df[label]
     if col.isna().any():
-        row = int(np.flatnonzero(col.isna().to_numpy())[0])
+        row = int(np.flatnonzero(col.isna().to_numpy())[0]) + 1  # 1-based data rows
         raise TableError(f"{source}, column {label!r}, row {row}: missing label")
     if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
         values = col.astype(float).to_numpy()
@@ -106,8 +106,8 @@ def read_labels(df: pd.DataFrame, label: str, source: str = "table") -> np.ndarr
         values = np.where(text.isin(_TRUE), 1.0, np.where(text.isin(_FALSE), 0.0, np.nan))
     bad = ~np.isin(values, (0.0, 1.0))
     if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise TableError(f"{source}, column {label!r}, row {row}: label {col.iloc[row]!r} "
+        row = int(np.flatnonzero(bad)[0]) + 1
+        raise TableError(f"{source}, column {label!r}, row {row}: label {col.iloc[row - 1]!r} "
                          "is not 0/1, true/false or yes/no")
     if len(np.unique(values)) < 2:
         raise TableError(f"{source}, column {label!r}: all labels are {values[0]:.0f}; "
@@ -126,6 +126,6 @@ def read_times(df: pd.DataFrame, time_col: str, source: str = "table") -> pd.Ser
         except (ValueError, TypeError) as exc:
             raise TableError(f"{source}, column {time_col!r}: not a date/time ({exc})") from exc
     if times.isna().any():
-        row = int(np.flatnonzero(times.isna().to_numpy())[0])
+        row = int(np.flatnonzero(times.isna().to_numpy())[0]) + 1
         raise TableError(f"{source}, column {time_col!r}, row {row}: missing time")
     return times
