@@ -8,6 +8,7 @@ bundle, which `register_bundle` registers.
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -68,10 +69,14 @@ def _log_scorer(result: TrainResult, example: pd.DataFrame) -> None:
     ints = rows.select_dtypes("integer").columns
     rows[ints] = rows[ints].astype("float64")
     output = result.scorer.score_frame(rows)[["probability", "score", "tier"]]
+    with warnings.catch_warnings():
+        # The integer output `score` is never missing; MLflow's hint about integers is moot.
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+        signature = infer_signature(rows, output.reset_index(drop=True))
     mlflow.pyfunc.log_model(
         name="scorer", python_model=str(Path(__file__).with_name("pyfunc_model.py")),
         artifacts={"bundle": str(result.bundle_dir)},
-        signature=infer_signature(rows, output.reset_index(drop=True)), input_example=rows,
+        signature=signature, input_example=rows,
         pip_requirements=[f"lightgbm=={lgb.__version__}", f"pandas=={pd.__version__}"])
 
 
