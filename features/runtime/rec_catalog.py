@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from features.runtime.rec_bundle import F32, I64, RecArrays, top_k
+from features.runtime.rec_features import popularity_rank
 from features.runtime.rec_state import History
 from features.runtime.rec_types import PURCHASE, RecFilters, RecItem, UnknownItemError
 
@@ -45,6 +46,8 @@ class Catalog:
         # Tiny popularity tie-breaker so equal scores order by popularity, deterministically.
         self.pop_tiebreak = (pop / max(float(pop.max(initial=0.0)), 1.0) * 1e-6).astype(
             np.float32)
+        # The ranker's `pop_rank` feature does not depend on the request: computed once here.
+        self.pop_rank: np.ndarray = popularity_rank(arrays)
 
     def __len__(self) -> int:
         return len(self.ids)

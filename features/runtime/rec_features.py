@@ -44,9 +44,47 @@ class Candidates:
     generator: list[str]
 
 
-def _ranks(order: I64, n_items: int, missing: float) -> np.ndarray:
-    ranks = np.full(n_items, missing, dtype=np.float64)
-    ranks[order] = np.arange(1, len(order) + 1)
+def _list_ranks(order: I64, items: I64) -> np.ndarray:
+    """1-based position in `order` of each of the sorted unique `items` (inf when absent)."""
+    ranks = np.full(len(items), np.inf)
+    ranks[np.searchsorted(items, order)] = np.arange(1, len(order) + 1)
+    return ranks
+
+
+def ranks_of(key: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """1-based rank of `items` in `np.argsort(key, kind="stable")`, without sorting `key`.
+
+    The rank of item i is 1 + the number of items with a smaller key + the number of items
+    with an equal key and a smaller index (the stable sort's tie rule). Only the distinct
+    keys of `items` are sorted; the catalogue is bucketed against them with one
+    `searchsorted`. A key array holding NaN falls back to the full sort.
+    """
+    items = np.asarray(items, dtype=np.int64)
+    if not len(items):
+        return np.zeros(0)
+    if np.isnan(key).any():
+        ranks = np.empty(len(key))
+        ranks[np.argsort(key, kind="stable")] = np.arange(1, len(key) + 1)
+        out: np.ndarray = ranks[items]
+        return out
+    query = key[items]
+    uniq = np.unique(query)
+    right = np.searchsorted(uniq, key, side="right")  # distinct query keys <= key[j]
+    below = np.cumsum(np.bincount(right, minlength=len(uniq) + 1))  # below[t]: keys < uniq[t]
+    group = np.searchsorted(uniq, query)
+    equal = np.flatnonzero((right > 0) & (uniq[np.maximum(right - 1, 0)] == key))
+    tied = np.sort((right[equal] - 1) * len(key) + equal)  # (group, index), lexicographic
+    ties = np.searchsorted(tied, group * len(key) + items) - np.searchsorted(tied,
+                                                                          group * len(key))
+    result: np.ndarray = (below[group] + ties + 1).astype(np.float64)
+    return result
+
+
+def popularity_rank(arrays: RecArrays) -> np.ndarray:
+    """Rank of every item by popularity (request-independent: compute once per model)."""
+    pop = arrays.item_popularity.astype(np.float64)
+    ranks = np.empty(len(pop))
+    ranks[np.argsort(-pop, kind="stable")] = np.arange(1, len(pop) + 1)
     return ranks
 
 
@@ -54,10 +92,13 @@ def cooc_scores(arrays: RecArrays, hist_items: np.ndarray) -> np.ndarray:
     """Sum over history items h of P(j | h) from the co-purchase table, for every item j."""
     n_items = len(arrays.item_ids)
     starts, ends = arrays.co_indptr[hist_items], arrays.co_indptr[hist_items + 1]
-    if not len(hist_items) or int((ends - starts).sum()) == 0:
+    lengths = ends - starts
+    total = int(lengths.sum()) if len(hist_items) else 0
+    if total == 0:
         return np.zeros(n_items)
-    idx = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
-    owner = np.repeat(hist_items, ends - starts)
+    # The rows' index ranges concatenated, in history order: arange + per-row offset.
+    idx = np.arange(total) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    owner = np.repeat(hist_items, lengths)
     weights = arrays.co_counts[idx] / np.maximum(arrays.item_buyers[owner], 1.0)
     return np.bincount(arrays.co_items[idx], weights=weights, minlength=n_items)
 
@@ -77,8 +118,13 @@ def ease_scores(arrays: RecArrays, hist_items: np.ndarray) -> np.ndarray:
 def build_candidates(arrays: RecArrays, unit_factors: F32, vector: F32, hist_items: np.ndarray,
                      hist_weights: np.ndarray, hist_times: np.ndarray, mask: np.ndarray,
                      segment: int | None, now: float,
-                     config: CandidateConfig = CandidateConfig()) -> Candidates:
-    """Merge the generators' top lists (allowed items only) and compute every feature."""
+                     config: CandidateConfig = CandidateConfig(),
+                     pop_rank: np.ndarray | None = None) -> Candidates:
+    """Merge the generators' top lists (allowed items only) and compute every feature.
+
+    `pop_rank` is `popularity_rank(arrays)`, which serving precomputes once per model; without
+    it the candidates' popularity ranks are computed here (same values).
+    """
     n_items = len(arrays.item_ids)
     als = (arrays.item_factors @ vector).astype(np.float64)
     cooc = cooc_scores(arrays, hist_items)
@@ -96,27 +142,32 @@ def build_candidates(arrays: RecArrays, unit_factors: F32, vector: F32, hist_ite
         if has_seg else np.zeros(0, np.int64),
     }
     items = np.unique(np.concatenate(list(lists.values())))
-    ranks = {g: _ranks(order, n_items, np.inf)[items] for g, order in lists.items()}
+    ranks = {g: _list_ranks(order, items) for g, order in lists.items()}
     best = np.argmin(np.vstack([ranks[g] for g in GENERATORS]), axis=0)
     generator = [GENERATORS[b] for b in best.tolist()]
     n_gen = np.sum(np.vstack([np.isfinite(ranks[g]) for g in GENERATORS]), axis=0)
-    feats = _features(arrays, unit_factors, items, (als, ease, cooc), hist_items, hist_weights,
-                      hist_times, seg if has_seg else None, now, n_gen)
+    cand_pop_rank = ranks_of(-pop.astype(np.float64), items) if pop_rank is None else \
+        pop_rank[items]
+    feats = _features(arrays, unit_factors, items, (als, ease, cooc, cand_pop_rank),
+                      hist_items, hist_weights, hist_times, seg if has_seg else None, now, n_gen)
     return Candidates(items, feats, generator)
 
 
 def _features(arrays: RecArrays, unit: F32, items: I64,
-              scores: tuple[np.ndarray, np.ndarray, np.ndarray], hist_items: np.ndarray,
+              scores: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+              hist_items: np.ndarray,
               hist_weights: np.ndarray, hist_times: np.ndarray, seg: np.ndarray | None,
               now: float, n_gen: np.ndarray) -> F32:
-    n_items = len(arrays.item_ids)
-    als, ease, cooc = scores
-    als_rank = _ranks(np.argsort(-als, kind="stable"), n_items, np.nan)
-    ease_rank = _ranks(np.argsort(-np.nan_to_num(ease, nan=-np.inf), kind="stable"), n_items,
-                       np.nan)
-    cooc_rank = _ranks(np.argsort(-cooc, kind="stable"), n_items, np.nan)
+    als, ease, cooc, pop_rank = scores
+    covered = np.isfinite(ease[items])
+    has_cooc = cooc[items] > 0
+    # Ranks among all items, for the candidates that need them only (no full-catalogue sort).
+    als_rank = ranks_of(-als, items)
+    ease_rank = np.full(len(items), np.nan)
+    ease_rank[covered] = ranks_of(-np.nan_to_num(ease, nan=-np.inf), items[covered])
+    cooc_rank = np.full(len(items), np.nan)
+    cooc_rank[has_cooc] = ranks_of(-cooc, items[has_cooc])
     pop = arrays.item_popularity.astype(np.float64)
-    pop_rank = _ranks(np.argsort(-pop, kind="stable"), n_items, np.nan)
     knn, knn_recent, days_last = _history_features(unit, items, hist_items, hist_times, now)
     trend = arrays.item_trend[items].astype(np.float64)
     seg_share = seg[items] / max(float(seg.max()), 1.0) if seg is not None else \
@@ -126,10 +177,8 @@ def _features(arrays: RecArrays, unit: F32, items: I64,
     usual = float(np.nanmean(hist_price)) if np.isfinite(hist_price).any() else np.nan
     cat_share, days = _category_features(arrays, items, hist_items, hist_weights, hist_times,
                                          now)
-    covered = np.isfinite(ease[items])
-    cols = [als[items], als_rank[items], ease[items], np.where(covered, ease_rank[items], np.nan),
-            cooc[items], np.where(cooc[items] > 0, cooc_rank[items], np.nan), knn, knn_recent,
-            np.log1p(pop[items]), pop_rank[items], np.log1p(trend), trend / (pop[items] + 1.0),
+    cols = [als[items], als_rank, ease[items], ease_rank, cooc[items], cooc_rank, knn, knn_recent,
+            np.log1p(pop[items]), pop_rank, np.log1p(trend), trend / (pop[items] + 1.0),
             seg_share, price[items] / usual, cat_share, days, np.full(len(items), days_last),
             np.full(len(items), np.log1p(len(hist_items))), n_gen]
     return np.column_stack(cols).astype(np.float32)

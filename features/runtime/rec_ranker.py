@@ -48,7 +48,8 @@ class RuntimeRanker:
         now = float(max(history.times.max(initial=0.0), model.as_of_ts or 0.0))
         cands = build_candidates(model.arrays, model.catalog.unit_factors, vector,
                                  history.items, history.weights, history.times, mask,
-                                 model.catalog.segment_index(segment), now, self.config)
+                                 model.catalog.segment_index(segment), now, self.config,
+                                 pop_rank=model.catalog.pop_rank)
         if not len(cands.items):
             return []
         scores = self.score(cands.features)
