@@ -6,6 +6,8 @@ so a user can fix their export without guessing.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import cast
 
@@ -56,6 +58,24 @@ def read_frame(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     except ValueError as exc:
         raise DataError(path, f"cannot read: {exc}") from exc
     raise DataError(path, f"unsupported file type {suffix!r}; use .csv or .parquet")
+
+
+def write_frame(frame: pd.DataFrame, path: Path | str) -> Path:
+    """Write CSV, or Parquet by suffix, via a temp file renamed into place: never half-written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def load_table(path: Path | str, table: str | Table, *,

@@ -7,8 +7,6 @@ built for a past date is exactly what was knowable then. Column meanings: docs/v
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from features import value
-from features.load import DataError, find_table, load_dir, load_table
+from features.load import DataError, find_table, load_dir, load_table, write_frame
 from features.tags import Tag, apply_tags
 from training.clv import ClvModel, fit_clv, predict_clv, summarize_transactions
 from training.clv.summary import TimeUnit
@@ -249,16 +247,6 @@ def write_table(table: pd.DataFrame, path: Path | str) -> None:
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".parquet", ".pq"):
         raise ValueError(f"{path}: unsupported output type {suffix!r}; use .csv or .parquet")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(fd)
-    try:
-        if suffix == ".csv":
-            out = table.assign(tags=table["tags"].map("|".join)) if "tags" in table else table
-            out.to_csv(tmp_name, index=False)
-        else:
-            table.to_parquet(tmp_name, index=False)
-        os.replace(tmp_name, path)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
+    if suffix == ".csv" and "tags" in table:
+        table = table.assign(tags=table["tags"].map("|".join))
+    write_frame(table, path)

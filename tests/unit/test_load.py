@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features.load import DataError, load_table
+from features.load import DataError, load_table, read_frame, write_frame
 
 
 def _write(path: Path, text: str) -> Path:
@@ -68,3 +68,14 @@ def test_unknown_file_type_and_missing_file(tmp_path: Path) -> None:
         load_table(tmp_path / "nope.csv", "items")
     with pytest.raises(DataError, match="unsupported file type"):
         load_table(_write(tmp_path / "items.xlsx", "x"), "items")
+
+
+def test_write_frame_round_trips_and_leaves_nothing_on_failure(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    for name in ("out.csv", "out.parquet"):
+        write_frame(frame, tmp_path / name)
+        assert read_frame(tmp_path / name)["b"].tolist() == ["x", "y"]
+    bad = pd.DataFrame({"a": [object()]})  # parquet cannot store it
+    with pytest.raises(Exception):  # noqa: B017 - pyarrow's error type varies by version
+        write_frame(bad, tmp_path / "bad.parquet")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv", "out.parquet"]

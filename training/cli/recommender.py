@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from features.load import DataError, find_table, read_frame
+from features.load import DataError, find_table, read_frame, write_frame
 from features.runtime.bundle import BundleError, hash_files
 from features.runtime.recommender import RecFilters, RecommenderModel
 from features.runtime.resolve import resolve_bundle
@@ -199,13 +198,5 @@ def _recommend_all(model: RecommenderModel, ids: pd.Series, k: int) -> pd.DataFr
 
 
 def _write_csv(rows: pd.DataFrame, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}-")
-    os.close(fd)
-    try:
-        rows.to_csv(tmp, index=False)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_frame(rows, out)
     console.print(f"[green]ok[/green] {out}")

@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from features.load import DataError
+from features.load import DataError, write_frame
 from features.runtime.bundle import BundleError, hash_files
 from features.runtime.tabular import TabularScorer
 from features.settings import get_settings
@@ -225,18 +225,7 @@ def score_table(scorer: TabularScorer, df: pd.DataFrame, source: str) -> pd.Data
 
 def write_scores(frame: pd.DataFrame, out: Path) -> None:
     """Write CSV (or Parquet by suffix) through a temp file and rename: never half-written."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    os.close(fd)
-    try:
-        if out.suffix.lower() in (".parquet", ".pq"):
-            frame.to_parquet(tmp_name, index=False)
-        else:
-            frame.to_csv(tmp_name, index=False)
-        os.replace(tmp_name, out)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    write_frame(frame, out)
 
 
 SCORE_TABLE_HELP = "Table to score (CSV or Parquet) with the model's feature columns."
