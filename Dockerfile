@@ -12,6 +12,8 @@ COPY pyproject.toml README.md ./
 COPY features ./features
 COPY service ./service
 COPY training ./training
+COPY models ./models
+COPY cli ./cli
 COPY config ./config
 RUN pip install --no-cache-dir -e . \
     && mkdir -p mlruns var && chown -R valuechain:valuechain mlruns var

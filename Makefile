@@ -8,6 +8,5 @@ test:
 	$(PYTHON) dev.py test
 install:
 	$(PYTHON) dev.py install
-lint: install
-	.venv/bin/ruff check service features training tests benchmarks
-	.venv/bin/mypy
+lint:
+	$(PYTHON) dev.py lint

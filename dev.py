@@ -2,9 +2,10 @@
 """Set up valuechain and run its main jobs, needing nothing but Python 3.11.
 
     python3 dev.py demo   # venv + install, generate a world, train, materialize, serve
-    python3 dev.py test   # venv + install, run the whole test suite (pytest)
+    python3 dev.py test   # venv + install, lint gates, then the unit, model and integration tiers
 
-Extra arguments after `test` go to pytest; `demo --customers N` sizes the demo world.
+`test` with extra arguments runs just pytest with them (e.g. `dev.py test -k store`);
+`lint` runs the gates alone; `demo --customers N` sizes the demo world.
 """
 
 from __future__ import annotations
@@ -68,11 +69,29 @@ def demo(customers: int, seed: int, port: int, serve: bool) -> None:
         _run(vc, "serve", "--port", str(port))
 
 
+def lint() -> None:
+    """The gates CI enforces: ruff lint, ruff format, strict mypy."""
+    install()
+    _run(BIN / "ruff", "check", ".")
+    _run(BIN / "ruff", "format", "--check", ".")
+    _run(BIN / "mypy")
+
+
+# Tiers in order of cost: a fast failure stops the run before the slow tiers start.
+TIERS = (("unit", "tests/unit"), ("model", "tests/model"), ("integration", "tests/integration"))
+
+
 def test(pytest_args: list[str]) -> None:
-    """Run the whole test suite with pytest."""
+    """Run the gates and every test tier; with arguments, only pytest with those arguments."""
     install()
     env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true")
-    _run(BIN / "pytest", *pytest_args, env=env)
+    if pytest_args:
+        _run(BIN / "pytest", *pytest_args, env=env)
+        return
+    lint()
+    for name, path in TIERS:
+        print(f"== {name} tests ({path})", flush=True)
+        _run(BIN / "pytest", "-q", path, env=env)
 
 
 def main() -> None:
@@ -85,12 +104,15 @@ def main() -> None:
     d.add_argument("--seed", type=int, default=42)
     d.add_argument("--port", type=int, default=8000)
     d.add_argument("--no-serve", action="store_true", help="stop after materializing")
-    sub.add_parser("test", help="install and run all tests (other arguments go to pytest)")
+    sub.add_parser("lint", help="install and run ruff check, ruff format --check and mypy")
+    sub.add_parser("test", help="install, lint, run every test tier (other arguments go to pytest)")
     args, extra = parser.parse_known_args()
     if extra and args.command != "test":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "install":
         install()
+    elif args.command == "lint":
+        lint()
     elif args.command == "demo":
         demo(args.customers, args.seed, args.port, serve=not args.no_serve)
     else:

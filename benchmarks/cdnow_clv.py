@@ -53,8 +53,8 @@ def cdnow_sample(cache: Path) -> pd.DataFrame:
 
 def fit_through_cli(transactions: Path, tracking_uri: str) -> dict[str, Any]:
     """Run `valuechain clv fit` in-process and return the parameters it computed."""
-    import training.cli.value  # noqa: F401  (registers the command)
-    from training.cli.app import app
+    import cli.value  # noqa: F401  (registers the command)
+    from cli.app import app
 
     args = ["clv", "fit", "--transactions", str(transactions), "--customer-col", "customer_id",
             "--date-col", "date", "--amount-col", "amount", "--calibration-end", "1997-09-30",

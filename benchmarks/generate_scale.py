@@ -21,7 +21,7 @@ from pathlib import Path
 CASES = (20_000, 100_000)
 FULL_CASE = 1_000_000
 REPO = Path(__file__).resolve().parents[1]
-_ENTRY = "import sys; sys.argv[0] = 'valuechain'; from training.cli import main; main()"
+_ENTRY = "import sys; sys.argv[0] = 'valuechain'; from cli import main; main()"
 
 
 def run_case(customers: int, seed: int, fmt: str, workdir: Path) -> dict[str, float]:

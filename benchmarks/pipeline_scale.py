@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 SIZES = (10_000, 100_000)
 FULL_SIZE = 1_000_000
 STAGES = ("generate", "recommender", "churn", "lead", "value", "materialize")
-_ENTRY = "import sys; sys.argv[0] = 'valuechain'; from training.cli import main; main()"
+_ENTRY = "import sys; sys.argv[0] = 'valuechain'; from cli import main; main()"
 
 
 @dataclass

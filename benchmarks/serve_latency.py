@@ -34,7 +34,7 @@ import pandas as pd
 import redis
 
 REPO = Path(__file__).resolve().parents[1]
-_ENTRY = "import sys; sys.argv[0] = 'valuechain'; from training.cli import main; main()"
+_ENTRY = "import sys; sys.argv[0] = 'valuechain'; from cli import main; main()"
 PREFIX = "benchserve"
 LEAD = {"source": "referral", "industry": "retail", "company_size": 120, "email_opens": 6,
         "web_visits": 9, "content_downloads": 2, "meetings": 1}

@@ -73,9 +73,9 @@ def baselines(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, np.ndarray]:
 
 def ours(train: pd.DataFrame, test: pd.DataFrame, work: Path, trials: int) -> np.ndarray:
     """Train and score through the CLI; return test probabilities aligned with `test`."""
+    from cli import _COMMAND_MODULES
+    from cli.app import app
     from features.settings import get_settings
-    from training.cli import _COMMAND_MODULES
-    from training.cli.app import app
 
     for module in _COMMAND_MODULES:
         __import__(module)

@@ -14,17 +14,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-import orjson
 import pandas as pd
 
 from features import customer
-from features.store import OnlineStore
+from features.store import CustomerRecord, OnlineStore
 from features.tables import active_customers
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 20_000
-REC_PREFIX = "r:"
 
 
 @dataclass
@@ -55,9 +53,9 @@ def materialize(
         store: The online store.
         tables: Raw tables from `load_world`.
         as_of: Feature cut-off; default: the last interaction.
-        recommender: A `features.runtime.recommender.RecommenderModel` whose per-customer state
+        recommender: A `models.recommender.model.RecommenderModel` whose per-customer state
             is stored under `r:` fields.
-        churn: A `features.runtime.tabular.TabularScorer`; its probabilities fill the `churn`
+        churn: A `models.scoring.scorer.TabularScorer`; its probabilities fill the `churn`
             ranking (active customers, see `features.tables.active_customers`).
         value_table: Per-customer value rows, indexed by customer_id, stored as field `v`.
         model_versions: Recorded in the version's metadata.
@@ -107,7 +105,7 @@ def group_summary(value_table: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
 
 
 def _rows(feats: pd.DataFrame, recommender: Any | None, value_table: pd.DataFrame | None,
-          progress: Callable[[int, int], None] | None) -> Iterator[tuple[str, dict[str, bytes]]]:
+          progress: Callable[[int, int], None] | None) -> Iterator[CustomerRecord]:
     total = len(feats)
     # One hash lookup for all customers: reindexing per chunk rebuilt the index's hash table
     # each time (a third of materialize at 1M customers).
@@ -119,14 +117,11 @@ def _rows(feats: pd.DataFrame, recommender: Any | None, value_table: pd.DataFram
             values = _value_rows(value_table, positions[start:start + CHUNK], chunk.index)
         records = _records(chunk)
         value_records = _records(values) if values is not None else None
-        for i, cid in enumerate(chunk.index):
-            fields: dict[str, bytes] = {"f": orjson.dumps(records[i])}
-            if value_records is not None:
-                fields["v"] = orjson.dumps(value_records[i])
-            if recommender is not None:
-                for key, blob in recommender.online_state(str(cid)).items():
-                    fields[REC_PREFIX + key] = blob
-            yield str(cid), fields
+        for i, cid in enumerate(map(str, chunk.index)):
+            yield CustomerRecord(
+                cid, features=records[i],
+                value=value_records[i] if value_records is not None else {},
+                rec_state=recommender.online_state(cid) if recommender is not None else {})
         if progress is not None:
             progress(min(start + CHUNK, total), total)
 

@@ -2,7 +2,8 @@
 
 Key layout (prefix `vc` by default):
 - `vc:version`                     the current version id (string)
-- `vc:v:{version}:c:{customer_id}` hash of a customer's fields (features, value, model state)
+- `vc:v:{version}:c:{customer_id}` hash of a customer: `f` features (JSON), `v` value-table row
+                                   (JSON), `r:<name>` recommender state fields (bytes)
 - `vc:v:{version}:rank:{name}`     sorted set, e.g. churn risk
 - `vc:v:{version}:meta`            JSON metadata of the version
 - `vc:ev:{customer_id}`            list of recent events, newest first (capped, with a TTL)
@@ -30,6 +31,10 @@ from features.store import CustomerRecord, Event
 logger = logging.getLogger(__name__)
 
 _BATCH = 2000
+# Fields of a customer hash: the only place that knows how a `CustomerRecord` is stored.
+FEATURES_FIELD = b"f"
+VALUE_FIELD = b"v"
+REC_PREFIX = b"r:"
 # Committed versions kept in Redis: the current one and the one before it.
 KEEP_VERSIONS = 2
 
@@ -69,13 +74,14 @@ class RedisOnlineStore:
     def begin_version(self) -> str:
         return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
-    def write_customers(self, version: str, rows: Iterable[tuple[str, Mapping[str, bytes]]]) -> int:
+    def write_customers(self, version: str, records: Iterable[CustomerRecord]) -> int:
         count = 0
         pipe = self._r.pipeline(transaction=False)
-        for customer_id, fields in rows:
+        for record in records:
+            fields = _encode_record(record)
             if fields:
-                key = self._customer_key(version, customer_id)
-                pipe.hset(key, mapping=dict(fields))  # type: ignore[arg-type]
+                key = self._customer_key(version, record.customer_id)
+                pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
                 count += 1
             if len(pipe) >= _BATCH:
                 pipe.execute()
@@ -137,13 +143,14 @@ class RedisOnlineStore:
         key = self._customer_key(version or "none", customer_id)
         if max_events <= 0:  # LRANGE 0 -1 would be everything, LRANGE 0 0 one event
             raw = cast(Mapping[bytes, bytes], self._r.hgetall(key))
-            return CustomerRecord(customer_id, _decode_fields(raw))
+            return _decode_record(customer_id, raw)
         pipe = self._r.pipeline(transaction=False)
         pipe.hgetall(key)
         pipe.lrange(self._events_key(customer_id), 0, max_events - 1)
         fields, raw_events = pipe.execute()
-        return CustomerRecord(customer_id, _decode_fields(fields),
-                              _decode_events(customer_id, raw_events))
+        record = _decode_record(customer_id, fields)
+        record.events = _decode_events(customer_id, raw_events)
+        return record
 
     def read_customers(self, customer_ids: Sequence[str]) -> list[CustomerRecord]:
         version = self.current_version() or "none"
@@ -151,8 +158,7 @@ class RedisOnlineStore:
         for cid in customer_ids:
             pipe.hgetall(self._customer_key(version, cid))
         results = pipe.execute()
-        return [CustomerRecord(cid, _decode_fields(f)) for cid, f in zip(customer_ids, results,
-                                                                          strict=True)]
+        return [_decode_record(cid, f) for cid, f in zip(customer_ids, results, strict=True)]
 
     def top_ranking(self, name: str, limit: int) -> list[tuple[str, float]]:
         version = self.current_version()
@@ -195,8 +201,26 @@ class RedisOnlineStore:
         return f"{self._p}:ev:{customer_id}"
 
 
-def _decode_fields(raw: Mapping[bytes, bytes]) -> dict[str, bytes]:
-    return {k.decode(): v for k, v in raw.items()}
+def _encode_record(record: CustomerRecord) -> dict[bytes, bytes]:
+    fields = {REC_PREFIX + key.encode(): blob for key, blob in record.rec_state.items()}
+    if record.features:
+        fields[FEATURES_FIELD] = orjson.dumps(record.features)
+    if record.value:
+        fields[VALUE_FIELD] = orjson.dumps(record.value)
+    return fields
+
+
+def _decode_record(customer_id: str, raw: Mapping[bytes, bytes]) -> CustomerRecord:
+    record = CustomerRecord(customer_id)
+    n = len(REC_PREFIX)
+    for key, blob in raw.items():
+        if key == FEATURES_FIELD:
+            record.features = orjson.loads(blob)
+        elif key == VALUE_FIELD:
+            record.value = orjson.loads(blob)
+        elif key.startswith(REC_PREFIX):
+            record.rec_state[key[n:].decode()] = blob
+    return record
 
 
 def _decode_events(customer_id: str, raw_events: Sequence[bytes]) -> list[Event]:

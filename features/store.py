@@ -25,16 +25,24 @@ class Event:
 
 @dataclass
 class CustomerRecord:
-    """Everything the service knows about one customer, read in one round trip."""
+    """Everything the cache holds about one customer, read in one round trip.
+
+    `features` are the customer's feature values as of the materialization, `value` their row of
+    the value table, `rec_state` the recommender's per-customer state (opaque bytes the
+    recommender model encodes and decodes), `events` their recent real-time events, newest first.
+    How these are laid out in a backend is the backend's business.
+    """
 
     customer_id: str
-    fields: dict[str, bytes] = field(default_factory=dict)
+    features: dict[str, Any] = field(default_factory=dict)
+    value: dict[str, Any] = field(default_factory=dict)
+    rec_state: dict[str, bytes] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
 
     @property
     def materialized(self) -> bool:
         """True when the customer was written by the last materialization."""
-        return bool(self.fields)
+        return bool(self.features or self.value or self.rec_state)
 
 
 class OnlineStore(Protocol):
@@ -48,8 +56,8 @@ class OnlineStore(Protocol):
         """Start writing a new version; readers keep seeing the current one until commit."""
         ...
 
-    def write_customers(self, version: str, rows: Iterable[tuple[str, Mapping[str, bytes]]]) -> int:
-        """Write customer hashes into `version`; returns how many were written."""
+    def write_customers(self, version: str, records: Iterable[CustomerRecord]) -> int:
+        """Write customer records (events aside) into `version`; returns how many were written."""
         ...
 
     def write_ranking(self, version: str, name: str, scores: Mapping[str, float]) -> None:
@@ -73,11 +81,11 @@ class OnlineStore(Protocol):
         ...
 
     def read_customer(self, customer_id: str, max_events: int = 50) -> CustomerRecord:
-        """The customer's hash in the current version and their recent events, newest first."""
+        """The customer's record in the current version with their recent events, newest first."""
         ...
 
     def read_customers(self, customer_ids: Sequence[str]) -> list[CustomerRecord]:
-        """Several customers' hashes (no events) in one round trip."""
+        """Several customers' records (no events) in one round trip."""
         ...
 
     def top_ranking(self, name: str, limit: int) -> list[tuple[str, float]]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from features.store import CustomerRecord
-from service.customer_state import features_of, value_of
-from service.models import ModelSet
+from models.champions import ModelSet
 from service.schemas import (
     ChurnSummary,
     Customer360,
@@ -20,8 +19,8 @@ from service.scoring import TOP_REASONS
 
 def customer_360(record: CustomerRecord, meta: dict[str, Any], models: ModelSet) -> Customer360:
     """One customer's view; parts whose source is missing (value table, churn model) are None."""
-    feats, value = features_of(record), value_of(record)
-    churn = models.get("churn")
+    feats, value = record.features, record.value
+    churn = models.churn
     churn_summary = None
     if churn is not None:
         scored = churn.model.score_records([feats], top_reasons=TOP_REASONS)[0]

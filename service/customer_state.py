@@ -1,28 +1,10 @@
-"""Decoding a customer's cached record for the models: features, model state, recent events."""
+"""A customer's cached record as the recommender needs it: its state and its recent events."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
-
-from features.runtime.rec_types import STATE_MODEL
-from features.runtime.recommender import RecentEvent, RecommenderModel
 from features.store import CustomerRecord
-
-REC_PREFIX = "r:"
-
-
-def features_of(record: CustomerRecord) -> dict[str, Any]:
-    """The customer's feature dict (empty when not materialized)."""
-    raw = record.fields.get("f")
-    return dict(orjson.loads(raw)) if raw else {}
-
-
-def value_of(record: CustomerRecord) -> dict[str, Any]:
-    """The customer's value-table row (empty when not materialized)."""
-    raw = record.fields.get("v")
-    return dict(orjson.loads(raw)) if raw else {}
+from models.recommender.model import RecentEvent, RecommenderModel
+from models.recommender.types import STATE_MODEL
 
 
 def recommender_state(record: CustomerRecord, model: RecommenderModel) -> dict[str, bytes]:
@@ -31,8 +13,7 @@ def recommender_state(record: CustomerRecord, model: RecommenderModel) -> dict[s
     Normally the cached one. After a hot swap to a new model version and before the next
     materialize, the cached state belongs to the old model: use the new model's own copy then.
     """
-    n = len(REC_PREFIX)
-    state = {k[n:]: v for k, v in record.fields.items() if k.startswith(REC_PREFIX)}
+    state = record.rec_state
     if state.get(STATE_MODEL, b"").decode("ascii", "replace") != model.model_id:
         return model.online_state(record.customer_id)
     return state

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
 from features.store import OnlineStore
+from models.champions import CHURN, LEAD, RECOMMENDER, LoadedModel, ModelSet, Role
+from models.recommender.model import RecommenderModel
+from models.scoring.scorer import TabularScorer
 from service.config import ServiceSettings
 from service.errors import ModelUnavailable, StoreUnavailable
-from service.models import LoadedModel, ModelSet
 
 
 def get_settings(request: Request) -> ServiceSettings:
@@ -36,13 +38,16 @@ def get_models(request: Request) -> ModelSet:
     return models
 
 
-def _require(role: str) -> Callable[[Request], LoadedModel]:
-    def dependency(request: Request) -> LoadedModel:
+T = TypeVar("T")
+
+
+def _require(role: Role[T]) -> Callable[[Request], LoadedModel[T]]:
+    def dependency(request: Request) -> LoadedModel[T]:
         models: ModelSet = request.app.state.models
         loaded = models.get(role)
         if loaded is None:
-            reason = models.errors.get(role, "not loaded")
-            raise ModelUnavailable(f"the {role} model is not available: {reason}")
+            reason = models.errors.get(role.key, "not loaded")
+            raise ModelUnavailable(f"the {role.key} model is not available: {reason}")
         return loaded
 
     return dependency
@@ -52,6 +57,6 @@ SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
 StoreDep = Annotated[OnlineStore, Depends(get_store)]
 CachedStoreDep = Annotated[OnlineStore, Depends(get_cached_store)]
 ModelsDep = Annotated[ModelSet, Depends(get_models)]
-RecommenderDep = Annotated[LoadedModel, Depends(_require("recommender"))]
-ChurnDep = Annotated[LoadedModel, Depends(_require("churn"))]
-LeadDep = Annotated[LoadedModel, Depends(_require("lead"))]
+RecommenderDep = Annotated[LoadedModel[RecommenderModel], Depends(_require(RECOMMENDER))]
+ChurnDep = Annotated[LoadedModel[TabularScorer], Depends(_require(CHURN))]
+LeadDep = Annotated[LoadedModel[TabularScorer], Depends(_require(LEAD))]

@@ -13,11 +13,11 @@ from threadpoolctl import threadpool_limits
 
 from features.redis_store import RedisOnlineStore
 from features.store import OnlineStore
+from models.champions import ModelSet, load_models
 from service.config import ServiceSettings
 from service.errors import install_handlers
 from service.limits import BodySizeLimit
-from service.models import ModelSet, load_models
-from service.routes import customers, events, health, items, recommendations, scores
+from service.routes import customers, events, health, items, recommendations, scoring
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def create_app(settings: ServiceSettings | None = None, store: OnlineStore | Non
     app = FastAPI(title="valuechain", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, recommendations, items, events, scores, customers):
+    for module in (health, recommendations, items, events, scoring, customers):
         app.include_router(module.router)
     return app
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from features.lead import lead_record_features
 from features.store import OnlineStore
-from service.customer_state import features_of
-from service.models import LoadedModel
+from models.champions import LoadedModel
+from models.scoring.scorer import TabularScorer
 from service.schemas import ChurnScore, LeadIn, LeadScore, Reason
 
 # Reasons each way per score: enough that correlated signals (recency, orders, visits) don't
@@ -16,7 +16,7 @@ from service.schemas import ChurnScore, LeadIn, LeadScore, Reason
 TOP_REASONS = 5
 
 
-def churn_scores(store: OnlineStore, churn: LoadedModel,
+def churn_scores(store: OnlineStore, churn: LoadedModel[TabularScorer],
                  customer_ids: Sequence[str]) -> tuple[list[ChurnScore], list[str]]:
     """Score cached customers in one round trip; returns (scores, ids not in the cache)."""
     records = store.read_customers(list(dict.fromkeys(customer_ids)))
@@ -25,7 +25,7 @@ def churn_scores(store: OnlineStore, churn: LoadedModel,
     if not known:
         return [], missing
     as_of = store.read_meta().get("as_of")
-    scored = churn.model.score_records([features_of(r) for r in known], top_reasons=TOP_REASONS)
+    scored = churn.model.score_records([r.features for r in known], top_reasons=TOP_REASONS)
     results = [
         ChurnScore(customer_id=r.customer_id, probability=s.probability, score=s.score,
                    risk_tier=s.tier, reasons_up=_reasons(s.reasons_up),
@@ -36,7 +36,7 @@ def churn_scores(store: OnlineStore, churn: LoadedModel,
     return results, missing
 
 
-def lead_scores(lead: LoadedModel, leads: Sequence[LeadIn]) -> list[LeadScore]:
+def lead_scores(lead: LoadedModel[TabularScorer], leads: Sequence[LeadIn]) -> list[LeadScore]:
     """Score inline leads; absent attributes are scored as unknown and listed in `missing`."""
     records = [lead_record_features(item.model_dump(exclude={"lead_id"})) for item in leads]
     scored = lead.model.score_records(records, top_reasons=TOP_REASONS)

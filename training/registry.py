@@ -16,8 +16,8 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from features.runtime.bundle import read_manifest, write_manifest
 from features.settings import Settings
+from models.bundle import read_manifest, write_manifest
 
 logger = logging.getLogger(__name__)
 

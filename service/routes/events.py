@@ -25,6 +25,6 @@ def post_events(body: EventIn | EventBatchIn, store: StoreDep, models: ModelsDep
     events = [Event(e.customer_id, e.item_id, e.event_type, e.timestamp or now, e.quantity,
                     e.amount) for e in incoming]
     store.append_events(events)
-    rec = models.get("recommender")
+    rec = models.recommender
     unknown = sorted({e.item_id for e in events if rec and not rec.model.has_item(e.item_id)})
     return EventsAccepted(accepted=len(events), unknown_items=unknown)

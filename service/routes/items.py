@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from features.runtime.recommender import RecResult, UnknownItemError
+from models.recommender.model import RecResult, UnknownItemError
 from service.deps import RecommenderDep, SettingsDep
 from service.errors import BadRequest, NotFound
 from service.schemas import NOT_FOUND, UNAVAILABLE, Recommendations, RecommendedItem

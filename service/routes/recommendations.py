@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from features.runtime.recommender import RecFilters, RecResult
-from service.customer_state import features_of, recent_events, recommender_state
+from models.recommender.model import RecFilters, RecResult
+from service.customer_state import recent_events, recommender_state
 from service.deps import RecommenderDep, SettingsDep, StoreDep
 from service.errors import BadRequest
 from service.schemas import UNAVAILABLE, Recommendations, RecommendedItem
@@ -35,7 +35,7 @@ def recommend(
                          price_max=price_max, include_purchased=include_purchased)
     state, recent = recommender_state(record, rec.model), recent_events(record, rec.model)
     result = rec.model.recommend(state, recent, k, filters,
-                                 segment=features_of(record).get("region"))
+                                 segment=record.features.get("region"))
     return _response(result, rec.version, customer_id=customer_id)
 
 

@@ -26,7 +26,7 @@ import uvicorn
 from service.config import ServiceSettings
 from service.main import create_app
 
-VALUECHAIN = [sys.executable, "-m", "training"]
+VALUECHAIN = [sys.executable, "-m", "cli"]
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from features.runtime.resolve import resolve_bundle
 from features.settings import Settings
-from service.models import load_models
+from models.champions import load_models, resolve_bundle
 from tests.integration.conftest import World, run_cli
 from training import registry
 
@@ -30,7 +29,7 @@ def test_alias_moves_are_picked_up_and_unchanged_models_are_reused(world: World,
     run_cli(world.env, "models", "promote", name, new.version)
     after = load_models(world.settings, before)
     assert after.versions()["churn"] == new.version
-    assert after.get("recommender") is before.get("recommender")  # unchanged: not reloaded
+    assert after.recommender is before.recommender  # unchanged: not reloaded
 
     run_cli(world.env, "models", "rollback", name)
     rolled = load_models(world.settings, after)

@@ -8,8 +8,8 @@ import pytest
 
 from features.customer import customer_features
 from features.load import load_world
-from features.runtime.resolve import resolve_bundle
-from features.runtime.tabular import TabularScorer
+from models.champions import resolve_bundle
+from models.scoring.scorer import TabularScorer
 from tests.integration.conftest import World
 
 pytestmark = pytest.mark.integration

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from features.runtime.bundle import Manifest, read_manifest, write_manifest
-from features.runtime.resolve import resolve_bundle
 from features.settings import Settings
+from models.bundle import Manifest, read_manifest, write_manifest
+from models.champions import resolve_bundle
 from training import registry
 
 pytestmark = pytest.mark.integration

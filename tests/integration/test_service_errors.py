@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from features.redis_store import RedisOnlineStore
+from models.champions import ModelSet
 from service.config import ServiceSettings
 from service.main import create_app
-from service.models import ModelSet
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from threadpoolctl import threadpool_info
 
 from features.redis_store import RedisOnlineStore
+from models.champions import load_models
 from service.main import create_app
-from service.models import load_models
 from tests.integration.conftest import World
 
 pytestmark = pytest.mark.integration

@@ -1,7 +1,7 @@
 """Implicit-feedback ALS (implicit's CPU solver) with our own confidence scaling.
 
 Confidence is computed here (`1 + alpha * f(weight)`) and passed to implicit with alpha=1, so the
-runtime fold-in (`features.runtime.rec_bundle.fold_in`) uses exactly the same definition.
+runtime fold-in (`models.recommender.arrays.fold_in`) uses exactly the same definition.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from features.runtime.rec_bundle import confidence
+from models.recommender.arrays import confidence
 
 logger = logging.getLogger(__name__)
 

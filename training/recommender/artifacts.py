@@ -7,8 +7,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from features.load import DataError
-from features.runtime.rec_bundle import RecArrays
-from features.runtime.rec_types import PURCHASE
+from models.recommender.arrays import RecArrays
+from models.recommender.types import PURCHASE
 from training.recommender.data import Index, history_arrays
 
 DAY = 86400.0

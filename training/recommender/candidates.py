@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from features.runtime.rec_bundle import RecArrays, top_k
-from features.runtime.rec_catalog import default_allowed
-from features.runtime.rec_features import CandidateConfig, build_candidates
+from models.recommender.arrays import RecArrays, top_k
+from models.recommender.candidates import CandidateConfig, build_candidates
+from models.recommender.catalog import default_allowed
 
 
 @dataclass

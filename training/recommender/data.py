@@ -13,7 +13,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from features.load import DataError
-from features.runtime.rec_types import EVENT_CODES
+from models.recommender.types import EVENT_CODES
 
 REQUIRED = ("customer_id", "item_id", "timestamp")
 EVENT_WEIGHTS: dict[str, float] = {"view": 1.0, "cart": 4.0, "purchase": 10.0}

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from features.runtime.rec_features import FEATURES
+from models.recommender.candidates import FEATURES
 from training.recommender.candidates import RankingData
 from training.recommender.evaluate import ranking_metrics
 

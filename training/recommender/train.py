@@ -5,8 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,10 +13,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from features.runtime.bundle import MANIFEST, BundleError, Manifest, write_manifest
-from features.runtime.rec_bundle import KIND, RANKER_FILE, RecArrays, save_arrays
-from features.runtime.rec_catalog import repeat_blocked
-from features.runtime.rec_features import CandidateConfig
+from features.atomic import staged_dir
+from models.bundle import MANIFEST, BundleError, Manifest, write_manifest
+from models.recommender.arrays import KIND, RANKER_FILE, RecArrays, save_arrays
+from models.recommender.candidates import CandidateConfig
+from models.recommender.catalog import repeat_blocked
 from training.recommender.als import ALSParams, fit_als
 from training.recommender.artifacts import build_arrays
 from training.recommender.candidates import ranking_data
@@ -248,19 +247,11 @@ def _select_ease(ctx: _Context, params: TrainParams,
 def _write_bundle(out_dir: Path, arrays: RecArrays, manifest: Manifest,
                   ranker_text: str | None) -> None:
     check_bundle_target(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".bundle-", dir=out_dir.parent))
-    try:
+    with staged_dir(out_dir) as tmp:
         save_arrays(tmp, arrays)
         if ranker_text is not None:
             (tmp / RANKER_FILE).write_text(ranker_text)
         write_manifest(tmp, manifest)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def log_to_mlflow(result: TrainResult, work_dir: Path) -> None:

@@ -2,7 +2,7 @@
 
 Platt scaling and isotonic regression are both fitted on the calibration slice; the one with
 the lower cross-validated Brier score wins (isotonic overfits small slices, Platt underfits
-bent curves). Both are stored as JSON for `features.runtime.tabular.Calibrator`.
+bent curves). Both are stored as JSON for `models.scoring.scorer.Calibrator`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss
 from sklearn.model_selection import StratifiedKFold
 
-from features.runtime.tabular import Calibrator
+from models.scoring.scorer import Calibrator
 
 METHODS = ("platt", "isotonic")
 CHURN_TIERS = ("high", "medium", "low")

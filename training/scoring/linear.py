@@ -14,8 +14,8 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from features.runtime.reasons import CATEGORICAL
-from features.runtime.tabular import FeatureSpec, LinearPart
+from models.scoring.reasons import CATEGORICAL
+from models.scoring.scorer import FeatureSpec, LinearPart
 
 C_GRID = (0.01, 0.1, 1.0)
 

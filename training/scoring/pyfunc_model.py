@@ -12,7 +12,7 @@ import mlflow
 import pandas as pd
 from mlflow.pyfunc.model import PythonModel, PythonModelContext
 
-from features.runtime.tabular import TabularScorer
+from models.scoring.scorer import TabularScorer
 
 
 class ScorerModel(PythonModel):

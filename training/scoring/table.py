@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from features.load import read_frame
-from features.runtime.reasons import BOOL, CATEGORICAL, NUMERIC
-from features.runtime.tabular import FeatureSpec
+from models.scoring.reasons import BOOL, CATEGORICAL, NUMERIC
+from models.scoring.scorer import FeatureSpec
 
 logger = logging.getLogger(__name__)
 

@@ -18,12 +18,10 @@ import mlflow.artifacts
 import mlflow.pyfunc
 import numpy as np
 import pandas as pd
-from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
 from features.settings import Settings
-from training.registry import RegisteredVersion, RegistryError, configure, register_bundle
+from training.registry import RegisteredVersion, register_bundle
 from training.scoring import evaluate
 from training.scoring.train import TrainConfig, TrainResult
 
@@ -85,20 +83,3 @@ def register(settings: Settings, result: TrainResult) -> RegisteredVersion:
     name = settings.churn_model if result.scorer.kind == "churn" else settings.lead_model
     return register_bundle(settings, name, result.bundle_dir,
                            description=f"valuechain {result.scorer.kind} scorer")
-
-
-def download_bundle(settings: Settings, kind: str, version: str | None, dst: Path) -> Path:
-    """Download `models:/<name>@<alias>` (or version `version`) of a kind into `dst`."""
-    configure(settings)
-    name = settings.churn_model if kind == "churn" else settings.lead_model
-    client = MlflowClient(settings.mlflow_tracking_uri, settings.mlflow_tracking_uri)
-    try:
-        mv = (client.get_model_version(name, version) if version else
-              client.get_model_version_by_alias(name, settings.model_alias))
-    except MlflowException as exc:
-        which = f"version {version}" if version else f"alias @{settings.model_alias}"
-        raise RegistryError(f"model {name!r} has no {which} in {settings.mlflow_tracking_uri}; "
-                            f"train one with `valuechain train {kind}`") from exc
-    logger.info("resolved %s %s -> %s", name, version or settings.model_alias, mv.source)
-    path = mlflow.artifacts.download_artifacts(artifact_uri=mv.source, dst_path=str(dst))
-    return Path(path)

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from features.runtime.bundle import Manifest, write_manifest
-from features.runtime.reasons import CATEGORICAL
-from features.runtime.tabular import (
+from models.bundle import Manifest, write_manifest
+from models.scoring.reasons import CATEGORICAL
+from models.scoring.scorer import (
     CALIBRATION_FILE,
     LINEAR_FILE,
     MODEL_FILE,

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from features.atomic import staged_dir
 from training.synth import tables
 from training.synth.behaviour import amounts, simulate_events
 from training.synth.catalogue import Catalogue, build_catalogue
@@ -54,17 +53,8 @@ def generate_world(out: Path, config: WorldConfig, *, overwrite: bool = False,
     config.validate()
     out = Path(out)
     check_target(out, overwrite=overwrite)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        summary = _generate_into(tmp, config, progress)
-        _replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return summary
+    with staged_dir(out) as tmp:
+        return _generate_into(tmp, config, progress)
 
 
 def check_target(out: Path, *, overwrite: bool) -> None:
@@ -73,14 +63,6 @@ def check_target(out: Path, *, overwrite: bool) -> None:
         raise SynthError(f"{out} exists and is not a directory")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise SynthError(f"{out} is not empty; pass --overwrite to replace it")
-
-
-def _replace(tmp: Path, out: Path) -> None:
-    old = out.parent / f".{out.name}.old-{os.getpid()}"
-    if out.exists():
-        out.rename(old)
-    tmp.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _generate_into(directory: Path, config: WorldConfig,

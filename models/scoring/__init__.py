@@ -1,0 +1,1 @@
+"""Churn and lead scoring at inference time: the tabular scorer and its reasons."""

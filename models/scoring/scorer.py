@@ -1,0 +1,286 @@
+"""Churn and lead scoring at run time: load a tabular bundle, score frames or request records.
+
+A bundle holds `manifest.json` (features with their category lists, feature text, tier
+thresholds), `model.txt` (LightGBM text model), optionally `linear.json` (a logistic model
+blended with it in log-odds) and `calibration.json`. Nothing is pickled. Batch scoring and the
+service share this module; `score_records` builds the float matrix without pandas.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from models.bundle import BundleError, Manifest, read_manifest
+from models.scoring.reasons import BOOL, CATEGORICAL, NUMERIC, Reason, is_missing
+from models.scoring.reasons import top_reasons as explain
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
+
+KINDS = ("churn", "lead")
+MODEL_FILE = "model.txt"
+LINEAR_FILE = "linear.json"
+CALIBRATION_FILE = "calibration.json"
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One model input: its name, kind and (for categoricals) the known categories."""
+
+    name: str
+    kind: str
+    categories: tuple[str, ...] = ()
+
+    def codes(self) -> dict[str, float]:
+        """Category -> code; unseen categories are absent and encode as missing (NaN)."""
+        return {c: float(i) for i, c in enumerate(self.categories)}
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The score of one entity with its reasons and the features it lacked."""
+
+    probability: float
+    score: int
+    tier: str
+    reasons_up: list[Reason]
+    reasons_down: list[Reason]
+    missing: list[str] = field(default_factory=list)
+
+
+def specs_from_details(details: dict[str, Any]) -> list[FeatureSpec]:
+    """Feature specs as stored in a manifest's details."""
+    return [FeatureSpec(f["name"], f["kind"], tuple(f.get("categories", ()))) for f in
+            details["features"]]
+
+
+def encode_frame(df: pd.DataFrame, specs: list[FeatureSpec]) -> np.ndarray:
+    """A float matrix of `df` in model order; absent columns and unseen categories are NaN."""
+    out = np.full((len(df), len(specs)), np.nan)
+    for j, spec in enumerate(specs):
+        if spec.name not in df.columns:
+            continue
+        col = df[spec.name]
+        if spec.kind == CATEGORICAL:
+            mapped = col.astype("string").map(spec.codes())
+            out[:, j] = pd.to_numeric(mapped, errors="coerce").to_numpy(float, na_value=np.nan)
+        elif spec.kind == BOOL and not pd.api.types.is_numeric_dtype(col):
+            out[:, j] = col.map(_bool_value).to_numpy(float, na_value=np.nan)
+        else:
+            try:
+                out[:, j] = pd.to_numeric(col).to_numpy(float, na_value=np.nan)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"column {spec.name!r}: not numeric ({exc})") from exc
+    return out
+
+
+def encode_records(
+    records: list[dict[str, Any]], specs: list[FeatureSpec]
+) -> tuple[np.ndarray, list[list[str]]]:
+    """A float matrix of request records (no pandas) and, per record, its missing features."""
+    maps = {s.name: s.codes() for s in specs if s.kind == CATEGORICAL}
+    out = np.full((len(records), len(specs)), np.nan)
+    missing: list[list[str]] = []
+    for i, record in enumerate(records):
+        lacking = []
+        for j, spec in enumerate(specs):
+            value = record.get(spec.name)
+            if is_missing(value):
+                lacking.append(spec.name)
+            elif spec.kind == CATEGORICAL:
+                out[i, j] = maps[spec.name].get(str(value), math.nan)
+            else:
+                out[i, j] = _number(value, spec, i)
+        missing.append(lacking)
+    return out, missing
+
+
+def _number(value: Any, spec: FeatureSpec, row: int) -> float:
+    if spec.kind == BOOL:
+        flag = _bool_value(value)
+        if flag is not None:
+            return flag
+    elif not isinstance(value, str):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            pass
+    raise ValueError(f"record {row}, feature {spec.name!r}: {value!r} is not {spec.kind}")
+
+
+def _bool_value(value: Any) -> float | None:
+    if is_missing(value):
+        return None
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low in ("true", "yes", "1", "y", "t"):
+            return 1.0
+        if low in ("false", "no", "0", "n", "f"):
+            return 0.0
+        return None
+    return 1.0 if bool(value) else 0.0
+
+
+class Calibrator:
+    """Maps blended log-odds to probabilities: Platt, isotonic (piecewise linear) or sigmoid."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.method = str(spec.get("method", "sigmoid"))
+
+    def __call__(self, raw: np.ndarray) -> np.ndarray:
+        """Probabilities of raw log-odds scores."""
+        if self.method == "platt":
+            p = _sigmoid(self.spec["a"] * raw + self.spec["b"])
+        elif self.method == "isotonic":
+            p = np.interp(raw, np.asarray(self.spec["x"]), np.asarray(self.spec["y"]))
+        else:
+            p = _sigmoid(raw)
+        clipped: np.ndarray = np.clip(p, 1e-6, 1 - 1e-6)
+        return clipped
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -35, 35)))
+    return out
+
+
+class LinearPart:
+    """A logistic model on the encoded matrix: standardized numerics plus per-category weights."""
+
+    def __init__(self, spec: dict[str, Any], specs: list[FeatureSpec]) -> None:
+        self.intercept = float(spec["intercept"])
+        self.mean = np.array([spec["mean"].get(s.name, 0.0) for s in specs], dtype=float)
+        self.scale = np.array([spec["scale"].get(s.name, 1.0) for s in specs], dtype=float)
+        self.coef = np.array([spec["coef"].get(s.name, 0.0) for s in specs], dtype=float)
+        self.cat_coef = {j: np.asarray(spec["cat_coef"][s.name], dtype=float)
+                         for j, s in enumerate(specs) if s.kind == CATEGORICAL}
+
+    def contributions(self, x: np.ndarray) -> np.ndarray:
+        """Per-feature log-odds terms (missing values contribute 0) plus the intercept column."""
+        z = np.nan_to_num((x - self.mean) / self.scale) * self.coef
+        for j, weights in self.cat_coef.items():
+            codes = x[:, j]
+            known = ~np.isnan(codes)
+            z[:, j] = 0.0
+            z[known, j] = weights[codes[known].astype(int)]
+        return np.column_stack([z, np.full(len(x), self.intercept)])
+
+
+class TabularScorer:
+    """A loaded churn or lead bundle: probabilities, 0-100 scores, tiers and reasons."""
+
+    def __init__(self, bundle_dir: Path, manifest: Manifest) -> None:
+        details = manifest.details
+        self.bundle_dir = bundle_dir
+        self.manifest = manifest
+        self.kind = manifest.kind
+        self.specs = specs_from_details(details)
+        self.feature_names = [s.name for s in self.specs]
+        self.id_col: str | None = details.get("id_col")
+        self.feature_text: dict[str, str] = dict(details.get("feature_text", {}))
+        self.tier_names: list[str] = list(details["tiers"]["names"])
+        self.thresholds = np.asarray(details["tiers"]["thresholds"], dtype=float)
+        self.weight = float(details["model"]["weight"])
+        self.booster: lgb.Booster | None = None
+        self.linear: LinearPart | None = None
+        if self.weight > 0:
+            # Imported on load: lightgbm pulls in scikit-learn when it is installed, which an
+            # API process that has not loaded a model yet need not pay for.
+            import lightgbm as lgb
+
+            self.booster = lgb.Booster(model_file=str(bundle_dir / MODEL_FILE))
+        if self.weight < 1:
+            self.linear = LinearPart(_read_json(bundle_dir / LINEAR_FILE), self.specs)
+        self.calibrator = Calibrator(_read_json(bundle_dir / CALIBRATION_FILE))
+
+    @classmethod
+    def load(cls, bundle_dir: Path | str, kind: str | None = None) -> TabularScorer:
+        """Load a bundle directory; `kind` ("churn"/"lead") guards against the wrong model."""
+        bundle_dir = Path(bundle_dir)
+        manifest = read_manifest(bundle_dir, kind)
+        if manifest.kind not in KINDS:
+            raise BundleError(f"{bundle_dir}: kind {manifest.kind!r} is not a tabular score")
+        return cls(bundle_dir, manifest)
+
+    def contributions(self, x: np.ndarray) -> np.ndarray:
+        """Blended log-odds contributions, shape (n, n_features + 1); the last column is bias."""
+        total = np.zeros((len(x), len(self.specs) + 1))
+        if self.booster is not None:
+            # num_threads=1: OpenMP limits set in the lifespan do not reach request threads.
+            total += self.weight * np.asarray(self.booster.predict(x, pred_contrib=True,
+                                                                   num_threads=1))
+        if self.linear is not None:
+            total += (1 - self.weight) * self.linear.contributions(x)
+        return total
+
+    def raw_score(self, x: np.ndarray) -> np.ndarray:
+        """Blended log-odds of an encoded matrix (before calibration)."""
+        raw = np.zeros(len(x))
+        if self.booster is not None:
+            raw += self.weight * np.asarray(self.booster.predict(x, raw_score=True,
+                                                                 num_threads=1))
+        if self.linear is not None:
+            raw += (1 - self.weight) * self.linear.contributions(x).sum(axis=1)
+        return raw
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities of an encoded matrix."""
+        return self.calibrator(self.raw_score(x))
+
+    def tiers(self, probability: np.ndarray) -> list[str]:
+        """Tier names: the first whose threshold the probability reaches, else the last."""
+        # side="left": a probability equal to a threshold reaches that tier (thresholds are >=).
+        idx = np.searchsorted(-self.thresholds, -probability, side="left")
+        return [self.tier_names[i] for i in idx]
+
+    def score_frame(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Batch scores: [id column if the bundle has one,] probability, score, tier."""
+        prob = self.probabilities(encode_frame(df, self.specs))
+        out = pd.DataFrame({"probability": prob, "score": to_score(prob),
+                            "tier": self.tiers(prob)}, index=df.index)
+        if self.id_col and self.id_col in df.columns:
+            out.insert(0, self.id_col, df[self.id_col].to_numpy())
+        return out
+
+    def score_records(self, records: list[dict[str, Any]], top_reasons: int = 3) -> list[Scored]:
+        """Score request records (feature name -> value) with reasons; no pandas involved."""
+        x, missing = encode_records(records, self.specs)
+        if not records:
+            return []
+        contrib = self.contributions(x)
+        prob = self.calibrator(contrib.sum(axis=1))
+        tiers = self.tiers(prob)
+        kinds = [s.kind for s in self.specs]
+        results = []
+        for i, record in enumerate(records):
+            values = [record.get(name) for name in self.feature_names]
+            up, down = explain(contrib[i, :-1], values, self.feature_names, kinds,
+                               self.feature_text, top_reasons)
+            results.append(Scored(float(prob[i]), int(to_score(prob[i : i + 1])[0]), tiers[i],
+                                  up, down, missing[i]))
+        return results
+
+
+def to_score(probability: np.ndarray) -> np.ndarray:
+    """Probability -> integer score 0-100."""
+    scores: np.ndarray = np.clip(np.rint(np.asarray(probability) * 100), 0, 100).astype(int)
+    return scores
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise BundleError(f"{path.parent}: missing {path.name}")
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+__all__ = ["NUMERIC", "FeatureSpec", "Reason", "Scored", "TabularScorer", "encode_frame",
+           "encode_records", "to_score"]

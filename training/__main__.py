@@ -1,5 +1,0 @@
-"""`python -m training` runs the `valuechain` command line."""
-
-from training.cli import main
-
-main()
