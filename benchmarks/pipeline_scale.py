@@ -45,8 +45,9 @@ class Result:
     ok: bool
 
 
-def stage_args(stage: str, world: Path, trials: int | None, rec_args: list[str],
-               mat_args: list[str]) -> list[str]:
+def stage_args(
+    stage: str, world: Path, trials: int | None, rec_args: list[str], mat_args: list[str]
+) -> list[str]:
     """The `valuechain` arguments of a stage (generate is built by the caller)."""
     extra = ["--trials", str(trials)] if trials else []
     return {
@@ -54,8 +55,14 @@ def stage_args(stage: str, world: Path, trials: int | None, rec_args: list[str],
         "churn": ["train", "churn", "--data", str(world), *extra],
         "lead": ["train", "lead", "--data", str(world), *extra],
         "value": ["value", "--data", str(world), "--out", str(world / "value.parquet")],
-        "materialize": ["materialize", "--data", str(world),
-                        "--value", str(world / "value.parquet"), *mat_args],
+        "materialize": [
+            "materialize",
+            "--data",
+            str(world),
+            "--value",
+            str(world / "value.parquet"),
+            *mat_args,
+        ],
     }[stage]
 
 
@@ -63,15 +70,21 @@ def run_stage(args: list[str], env: dict[str, str], log: Path) -> tuple[float, f
     """Run `valuechain ARGS` in a child; return (seconds, peak RSS MiB, succeeded)."""
     started = time.perf_counter()
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-c", _ENTRY, *args], cwd=REPO, env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _ENTRY, *args],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
     ok = os.waitstatus_to_exitcode(status) == 0
     if not ok:
         tail = log.read_text(errors="replace").splitlines()[-15:]
-        print(f"  ! {' '.join(args[:2])} failed (log {log}):\n    " + "\n    ".join(tail),
-              flush=True)
+        print(
+            f"  ! {' '.join(args[:2])} failed (log {log}):\n    " + "\n    ".join(tail), flush=True
+        )
     return seconds, usage.ru_maxrss / 1024, ok
 
 
@@ -86,21 +99,39 @@ def stage_rows(stage: str, counts: dict[str, int]) -> int:
     return counts["customers"]
 
 
-def run_size(customers: int, stages: list[str], workdir: Path, env: dict[str, str],
-             seed: int, trials: int | None, extra: dict[str, list[str]]) -> list[Result]:
+def run_size(
+    customers: int,
+    stages: list[str],
+    workdir: Path,
+    env: dict[str, str],
+    seed: int,
+    trials: int | None,
+    extra: dict[str, list[str]],
+) -> list[Result]:
     """All stages for one world size, in pipeline order; a failed stage stops the rest."""
     world = workdir / f"world-{customers}"
-    env = dict(env, KEY_PREFIX=f"{env['KEY_PREFIX']}{customers}",
-               MLFLOW_TRACKING_URI=f"sqlite:///{workdir}/mlflow-{customers}.db",
-               MLFLOW_ARTIFACT_ROOT=(workdir / f"artifacts-{customers}").as_uri(),
-               STATE_DIR=str(workdir / f"state-{customers}"))
+    env = dict(
+        env,
+        KEY_PREFIX=f"{env['KEY_PREFIX']}{customers}",
+        MLFLOW_TRACKING_URI=f"sqlite:///{workdir}/mlflow-{customers}.db",
+        MLFLOW_ARTIFACT_ROOT=(workdir / f"artifacts-{customers}").as_uri(),
+        STATE_DIR=str(workdir / f"state-{customers}"),
+    )
     results = []
     for stage in STAGES:
         if stage not in stages:
             continue
         if stage == "generate":
-            args = ["generate", "--out", str(world), "--customers", str(customers),
-                    "--seed", str(seed), "--overwrite"]
+            args = [
+                "generate",
+                "--out",
+                str(world),
+                "--customers",
+                str(customers),
+                "--seed",
+                str(seed),
+                "--overwrite",
+            ]
         else:
             args = stage_args(stage, world, trials, extra["recommender"], extra["materialize"])
         seconds, rss, ok = run_stage(args, env, workdir / f"{stage}-{customers}.log")
@@ -157,22 +188,38 @@ def drop_prefix(redis_url: str, prefix: str) -> None:
 def main() -> None:
     """Parse arguments, run every size, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default=",".join(str(s) for s in SIZES),
-                        help="comma-separated customer counts")
+    parser.add_argument(
+        "--sizes", default=",".join(str(s) for s in SIZES), help="comma-separated customer counts"
+    )
     parser.add_argument("--full", action="store_true", help="also run 1M customers")
-    parser.add_argument("--stages", default=",".join(STAGES),
-                        help=f"comma-separated subset of {','.join(STAGES)} (in this order)")
-    parser.add_argument("--trials", type=int, default=None,
-                        help="--trials for churn and lead (default: the CLI's)")
-    parser.add_argument("--recommender-args", default="",
-                        help="extra `train recommender` arguments, e.g. '--trials 4 --no-ranker'")
-    parser.add_argument("--materialize-args", default="",
-                        help="extra `materialize` arguments, e.g. '--without-models'")
+    parser.add_argument(
+        "--stages",
+        default=",".join(STAGES),
+        help=f"comma-separated subset of {','.join(STAGES)} (in this order)",
+    )
+    parser.add_argument(
+        "--trials", type=int, default=None, help="--trials for churn and lead (default: the CLI's)"
+    )
+    parser.add_argument(
+        "--recommender-args",
+        default="",
+        help="extra `train recommender` arguments, e.g. '--trials 4 --no-ranker'",
+    )
+    parser.add_argument(
+        "--materialize-args",
+        default="",
+        help="extra `materialize` arguments, e.g. '--without-models'",
+    )
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL",
-                                                              "redis://127.0.0.1:6379/0"))
-    parser.add_argument("--workdir", type=Path, default=None,
-                        help="keep worlds, logs and MLflow here (default: a temp dir, removed)")
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="keep worlds, logs and MLflow here (default: a temp dir, removed)",
+    )
     args = parser.parse_args()
     sizes = sorted({int(s) for s in args.sizes.split(",")} | ({FULL_SIZE} if args.full else set()))
     stages = [s for s in args.stages.split(",") if s]
@@ -180,8 +227,13 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown stages {sorted(unknown)}")
     prefix = f"bench{uuid.uuid4().hex[:6]}"
-    env = dict(os.environ, REDIS_URL=args.redis_url, KEY_PREFIX=prefix,
-               MLFLOW_DISABLE_TELEMETRY="true", PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        REDIS_URL=args.redis_url,
+        KEY_PREFIX=prefix,
+        MLFLOW_DISABLE_TELEMETRY="true",
+        PYTHONUNBUFFERED="1",
+    )
     print(f"sizes {sizes}; stages {stages}; redis {args.redis_url} prefix {prefix}*", flush=True)
     results: list[Result] = []
     tmp = tempfile.TemporaryDirectory(prefix="vc-scale-") if args.workdir is None else None
@@ -189,9 +241,18 @@ def main() -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         for n in sizes:
-            results += run_size(n, stages, workdir, env, args.seed, args.trials,
-                                {"recommender": args.recommender_args.split(),
-                                 "materialize": args.materialize_args.split()})
+            results += run_size(
+                n,
+                stages,
+                workdir,
+                env,
+                args.seed,
+                args.trials,
+                {
+                    "recommender": args.recommender_args.split(),
+                    "materialize": args.materialize_args.split(),
+                },
+            )
     finally:
         drop_prefix(args.redis_url, prefix)
         if tmp:

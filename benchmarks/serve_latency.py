@@ -36,8 +36,15 @@ import redis
 REPO = Path(__file__).resolve().parents[1]
 _ENTRY = "import sys; sys.argv[0] = 'valuechain'; from cli import main; main()"
 PREFIX = "benchserve"
-LEAD = {"source": "referral", "industry": "retail", "company_size": 120, "email_opens": 6,
-        "web_visits": 9, "content_downloads": 2, "meetings": 1}
+LEAD = {
+    "source": "referral",
+    "industry": "retail",
+    "company_size": 120,
+    "email_opens": 6,
+    "web_visits": 9,
+    "content_downloads": 2,
+    "meetings": 1,
+}
 
 # One request: (client, customer ids, item ids, rng) -> the HTTP response(s) it produced.
 Call = Callable[[httpx.Client, list[str], list[str], random.Random], list[httpx.Response]]
@@ -57,8 +64,13 @@ class Row:
 
 def _vc(args: list[str], env: dict[str, str], log: Path) -> None:
     with log.open("ab") as out:
-        code = subprocess.call([sys.executable, "-c", _ENTRY, *args], cwd=REPO, env=env,
-                               stdout=out, stderr=subprocess.STDOUT)
+        code = subprocess.call(
+            [sys.executable, "-c", _ENTRY, *args],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     if code != 0:
         raise SystemExit(f"valuechain {' '.join(args[:2])} failed; see {log}")
 
@@ -71,8 +83,16 @@ def prepare(workdir: Path, customers: int, env: dict[str, str], rec_args: list[s
     if done.exists():
         return world
     steps = [
-        ["generate", "--out", str(world), "--customers", str(customers), "--seed", "7",
-         "--overwrite"],
+        [
+            "generate",
+            "--out",
+            str(world),
+            "--customers",
+            str(customers),
+            "--seed",
+            "7",
+            "--overwrite",
+        ],
         ["train", "recommender", "--data", str(world), *rec_args],
         ["train", "churn", "--data", str(world)],
         ["train", "lead", "--data", str(world)],
@@ -92,13 +112,18 @@ def _free_port() -> int:
         return port
 
 
-def start_server(env: dict[str, str], port: int, workers: int,
-                 log: Path) -> subprocess.Popen[bytes]:
+def start_server(
+    env: dict[str, str], port: int, workers: int, log: Path
+) -> subprocess.Popen[bytes]:
     """`valuechain serve` in its own process group; returns once /readyz answers 200."""
-    proc = subprocess.Popen([sys.executable, "-c", _ENTRY, "serve", "--port", str(port),
-                             "--workers", str(workers)], cwd=REPO, env=env,
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _ENTRY, "serve", "--port", str(port), "--workers", str(workers)],
+        cwd=REPO,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -126,22 +151,26 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
 
 def endpoints() -> dict[str, Call]:
     """The measured requests, by name."""
+
     def get(path: str) -> Call:
-        def call(c: httpx.Client, cust: list[str], items: list[str],
-                 rng: random.Random) -> list[httpx.Response]:
+        def call(
+            c: httpx.Client, cust: list[str], items: list[str], rng: random.Random
+        ) -> list[httpx.Response]:
             return [c.get(path.format(c=rng.choice(cust), i=rng.choice(items)))]
+
         return call
 
-    def lead(c: httpx.Client, cust: list[str], items: list[str],
-             rng: random.Random) -> list[httpx.Response]:
+    def lead(
+        c: httpx.Client, cust: list[str], items: list[str], rng: random.Random
+    ) -> list[httpx.Response]:
         return [c.post("/v1/leads/score", json=dict(LEAD, email_opens=rng.randint(0, 20)))]
 
-    def event_then_recs(c: httpx.Client, cust: list[str], items: list[str],
-                        rng: random.Random) -> list[httpx.Response]:
+    def event_then_recs(
+        c: httpx.Client, cust: list[str], items: list[str], rng: random.Random
+    ) -> list[httpx.Response]:
         cid = rng.choice(cust)
         ev = {"customer_id": cid, "item_id": rng.choice(items), "event_type": "view"}
-        return [c.post("/v1/events", json=ev),
-                c.get(f"/v1/customers/{cid}/recommendations?k=10")]
+        return [c.post("/v1/events", json=ev), c.get(f"/v1/customers/{cid}/recommendations?k=10")]
 
     return {
         "recommendations": get("/v1/customers/{c}/recommendations?k=10"),
@@ -160,8 +189,15 @@ def _redis_counts(client: redis.Redis) -> tuple[int, int]:
     return int(stats["total_reads_processed"]), int(stats["total_commands_processed"])
 
 
-def measure(name: str, call: Call, base: str, ids: tuple[list[str], list[str]], requests: int,
-            clients: int, counter: redis.Redis) -> Row:
+def measure(
+    name: str,
+    call: Call,
+    base: str,
+    ids: tuple[list[str], list[str]],
+    requests: int,
+    clients: int,
+    counter: redis.Redis,
+) -> Row:
     """Send `requests` calls from `clients` threads; latency of each call (all its requests)."""
     latencies: list[float] = []
     errors = [0]
@@ -191,27 +227,39 @@ def measure(name: str, call: Call, base: str, ids: tuple[list[str], list[str]], 
     seconds = time.perf_counter() - started
     reads1, cmds1 = _redis_counts(counter)
     # The INFO call itself is one read and one command.
-    return Row(name, latencies, seconds, errors[0], (reads1 - reads0 - 1) / requests,
-               (cmds1 - cmds0 - 1) / requests)
+    return Row(
+        name,
+        latencies,
+        seconds,
+        errors[0],
+        (reads1 - reads0 - 1) / requests,
+        (cmds1 - cmds0 - 1) / requests,
+    )
 
 
 def print_rows(rows: list[Row]) -> None:
     """One line per endpoint."""
-    print(f"{'endpoint':<17} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8} "
-          f"{'errors':>6} {'redis reads/req':>15} {'cmds/req':>9}")
+    print(
+        f"{'endpoint':<17} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8} "
+        f"{'errors':>6} {'redis reads/req':>15} {'cmds/req':>9}"
+    )
     for r in rows:
         q = statistics.quantiles(r.latencies, n=100, method="inclusive")
-        print(f"{r.name:<17} {len(r.latencies):>6} {q[49] * 1e3:8.2f} {q[94] * 1e3:8.2f} "
-              f"{q[98] * 1e3:8.2f} {len(r.latencies) / r.seconds:8.0f} {r.errors:>6} "
-              f"{r.reads:15.2f} {r.commands:9.2f}")
+        print(
+            f"{r.name:<17} {len(r.latencies):>6} {q[49] * 1e3:8.2f} {q[94] * 1e3:8.2f} "
+            f"{q[98] * 1e3:8.2f} {len(r.latencies) / r.seconds:8.0f} {r.errors:>6} "
+            f"{r.reads:15.2f} {r.commands:9.2f}"
+        )
 
 
 def sample_ids(world: Path, n: int, seed: int) -> tuple[list[str], list[str]]:
     """Random customer and item ids of the world (all in the cache / catalogue)."""
     cust = pd.read_parquet(world / "customers.parquet", columns=["customer_id"])["customer_id"]
     items = pd.read_parquet(world / "items.parquet", columns=["item_id"])["item_id"]
-    return (cust.sample(min(n, len(cust)), random_state=seed).astype(str).tolist(),
-            items.sample(min(n, len(items)), random_state=seed).astype(str).tolist())
+    return (
+        cust.sample(min(n, len(cust)), random_state=seed).astype(str).tolist(),
+        items.sample(min(n, len(items)), random_state=seed).astype(str).tolist(),
+    )
 
 
 def main() -> None:
@@ -219,40 +267,62 @@ def main() -> None:
     from features.embedded_redis import EmbeddedRedis
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workdir", type=Path, required=True,
-                        help="world, MLflow store and logs (reused across runs)")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        required=True,
+        help="world, MLflow store and logs (reused across runs)",
+    )
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=2000, help="per endpoint")
     parser.add_argument("--clients", type=int, default=4, help="concurrent client threads")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers")
     parser.add_argument("--only", default="", help="comma-separated endpoint names")
-    parser.add_argument("--recommender-args", default="",
-                        help="extra `train recommender` arguments, e.g. '--no-ranker'")
+    parser.add_argument(
+        "--recommender-args",
+        default="",
+        help="extra `train recommender` arguments, e.g. '--no-ranker'",
+    )
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, MLFLOW_TRACKING_URI=f"sqlite:///{args.workdir}/mlflow.db",
-               STATE_DIR=str(args.workdir / "state"), KEY_PREFIX=PREFIX,
-               MLFLOW_DISABLE_TELEMETRY="true", MODEL_REFRESH_SECONDS="0")
+    env = dict(
+        os.environ,
+        MLFLOW_TRACKING_URI=f"sqlite:///{args.workdir}/mlflow.db",
+        STATE_DIR=str(args.workdir / "state"),
+        KEY_PREFIX=PREFIX,
+        MLFLOW_DISABLE_TELEMETRY="true",
+        MODEL_REFRESH_SECONDS="0",
+    )
     world = prepare(args.workdir, args.customers, env, args.recommender_args.split())
     with EmbeddedRedis(args.workdir / "redis", persist=False) as server:
         env["REDIS_URL"] = server.url
         print(f"  materialize into {server.url} ...", flush=True)
-        _vc(["materialize", "--data", str(world), "--value", str(world / "value.parquet")],
-            env, args.workdir / "materialize.log")
+        _vc(
+            ["materialize", "--data", str(world), "--value", str(world / "value.parquet")],
+            env,
+            args.workdir / "materialize.log",
+        )
         port = _free_port()
         proc = start_server(env, port, args.workers, args.workdir / "serve.log")
         try:
-            rows = run_all(args, f"http://127.0.0.1:{port}", sample_ids(world, 5000, 7),
-                           redis.Redis.from_url(server.url))
+            rows = run_all(
+                args,
+                f"http://127.0.0.1:{port}",
+                sample_ids(world, 5000, 7),
+                redis.Redis.from_url(server.url),
+            )
         finally:
             stop_server(proc)
-    print(f"\n{args.customers:,} customers; {args.requests} requests per endpoint from "
-          f"{args.clients} client threads; {args.workers} workers")
+    print(
+        f"\n{args.customers:,} customers; {args.requests} requests per endpoint from "
+        f"{args.clients} client threads; {args.workers} workers"
+    )
     print_rows(rows)
 
 
-def run_all(args: argparse.Namespace, base: str, ids: tuple[list[str], list[str]],
-            counter: redis.Redis) -> list[Row]:
+def run_all(
+    args: argparse.Namespace, base: str, ids: tuple[list[str], list[str]], counter: redis.Redis
+) -> list[Row]:
     """Warm up each endpoint, then measure it."""
     wanted = {s.strip() for s in args.only.split(",") if s.strip()}
     rows = []

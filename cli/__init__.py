@@ -12,6 +12,7 @@ _COMMAND_MODULES = (
     "cli.world",
     "cli.recommender",
     "cli.scoring",
+    "cli.score",
     "cli.value",
 )
 
@@ -20,8 +21,9 @@ def main() -> None:
     """Entry point of the `valuechain` console script."""
     # No network but the package registries here: MLflow must not try to send telemetry.
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     for module in _COMMAND_MODULES:
         importlib.import_module(module)
     from cli.app import app

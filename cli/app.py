@@ -11,14 +11,16 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-train_app = typer.Typer(help="Train a model, log it to MLflow and register it.",
-                        no_args_is_help=True)
+train_app = typer.Typer(
+    help="Train a model, log it to MLflow and register it.", no_args_is_help=True
+)
 score_app = typer.Typer(help="Batch-score a table with a registered model.", no_args_is_help=True)
 models_app = typer.Typer(
     help="List, promote and roll back registered models (MLflow aliases).", no_args_is_help=True
 )
-clv_app = typer.Typer(help="Customer lifetime value models (BG/NBD + Gamma-Gamma).",
-                      no_args_is_help=True)
+clv_app = typer.Typer(
+    help="Customer lifetime value models (BG/NBD + Gamma-Gamma).", no_args_is_help=True
+)
 
 app.add_typer(train_app, name="train")
 app.add_typer(score_app, name="score")

@@ -15,20 +15,29 @@ from features.settings import get_settings
 from models.champions import CHURN, RECOMMENDER
 from training import registry
 
-DataOpt = Annotated[Path, typer.Option("--data", help="Directory with customers, interactions, "
-                                       "items, tickets (.parquet or .csv).")]
+DataOpt = Annotated[
+    Path,
+    typer.Option(
+        "--data", help="Directory with customers, interactions, items, tickets (.parquet or .csv)."
+    ),
+]
 
 
 @app.command()
 def materialize(
     data: DataOpt,
-    as_of: Annotated[str | None, typer.Option(help="Feature cut-off (default: last event).")]
-    = None,
-    value: Annotated[Path | None, typer.Option(help="Value table from `valuechain value`.")]
-    = None,
-    without_models: Annotated[bool, typer.Option(
-        "--without-models", help="Write features only, when no recommender/churn champion "
-        "exists yet (no recommender state, no at-risk ranking).")] = False,
+    as_of: Annotated[
+        str | None, typer.Option(help="Feature cut-off (default: last event).")
+    ] = None,
+    value: Annotated[Path | None, typer.Option(help="Value table from `valuechain value`.")] = None,
+    without_models: Annotated[
+        bool,
+        typer.Option(
+            "--without-models",
+            help="Write features only, when no recommender/churn champion "
+            "exists yet (no recommender state, no at-risk ranking).",
+        ),
+    ] = False,
 ) -> None:
     """Write customer features, recommender state and churn ranking to Redis (a new version)."""
     from features.connect import open_store
@@ -43,20 +52,31 @@ def materialize(
         raise fail(str(exc)) from exc
     models, versions = ({}, {}) if without_models else _champions()
     with open_store(settings, settings.state_dir) as store, progress_bar("materializing") as update:
-        report = run(store, tables, cutoff, recommender=models.get("recommender"),
-                     churn=models.get("churn"), value_table=value_table,
-                     model_versions=versions, progress=update)
-    console.print(f"materialized {report.customers:,} customers as of {report.as_of} "
-                  f"(cache version {report.version}; models {versions})")
+        report = run(
+            store,
+            tables,
+            cutoff,
+            recommender=models.get("recommender"),
+            churn=models.get("churn"),
+            value_table=value_table,
+            model_versions=versions,
+            progress=update,
+        )
+    console.print(
+        f"materialized {report.customers:,} customers as of {report.as_of} "
+        f"(cache version {report.version}; models {versions})"
+    )
 
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to bind [env HOST; 127.0.0.1].")]
-    = None,
+    host: Annotated[
+        str | None, typer.Option(help="Interface to bind [env HOST; 127.0.0.1].")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on [env PORT; 8000].")] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes [env WORKERS; 2].")]
-    = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes [env WORKERS; 2].")
+    ] = None,
 ) -> None:
     """Serve the API (uvicorn); starts an embedded Redis when REDIS_URL is unset."""
     import uvicorn
@@ -73,8 +93,14 @@ def serve(
     with redis_url(settings, settings.state_dir) as url:
         os.environ["REDIS_URL"] = url
         _print_examples(url, host, port)
-        uvicorn.run("service.main:create_app", factory=True, host=host, port=port,
-                    workers=workers, log_level="info")
+        uvicorn.run(
+            "service.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+        )
 
 
 @models_app.command("list")
@@ -95,8 +121,9 @@ def list_models() -> None:
 def promote(
     name: Annotated[str, typer.Argument(help="Registered model name.")],
     version: Annotated[str, typer.Argument(help="Version to promote.")],
-    alias: Annotated[str, typer.Option(help="Alias to move (champion or challenger).")]
-    = registry.CHAMPION,
+    alias: Annotated[
+        str, typer.Option(help="Alias to move (champion or challenger).")
+    ] = registry.CHAMPION,
 ) -> None:
     """Point an alias at a version; the service picks the new champion up within a minute."""
     try:
@@ -122,15 +149,22 @@ def _value_table(path: Path) -> Any:
         raise DataError(path, "missing required column", column="customer_id")
     if "tags" in frame.columns and frame["tags"].dtype != object:
         # CSV value tables join the tag list with "|".
-        frame["tags"] = frame["tags"].fillna("").astype(str).str.split("|").map(
-            lambda tags: [t for t in tags if t])
+        frame["tags"] = (
+            frame["tags"]
+            .fillna("")
+            .astype(str)
+            .str.split("|")
+            .map(lambda tags: [t for t in tags if t])
+        )
     return frame.set_index(frame["customer_id"].astype(str)).drop(columns=["customer_id"])
 
 
 def _champions() -> tuple[dict[str, Any], dict[str, str | None]]:
     recommender, churn = champion(RECOMMENDER), champion(CHURN)
-    return ({"recommender": recommender.model, "churn": churn.model},
-            {"recommender": recommender.version, "churn": churn.version})
+    return (
+        {"recommender": recommender.model, "churn": churn.model},
+        {"recommender": recommender.version, "churn": churn.version},
+    )
 
 
 def _print_examples(url: str, host: str, port: int) -> None:
@@ -145,8 +179,10 @@ def _print_examples(url: str, host: str, port: int) -> None:
     finally:
         store.close()
     base = f"http://{host}:{port}"
-    lead = ('{"source": "referral", "industry": "retail", "company_size": 120, '
-            '"email_opens": 6, "web_visits": 9, "content_downloads": 2, "meetings": 1}')
+    lead = (
+        '{"source": "referral", "industry": "retail", "company_size": 120, '
+        '"email_opens": 6, "web_visits": 9, "content_downloads": 2, "meetings": 1}'
+    )
     lines = [
         f"curl -s {base}/readyz",
         f"curl -s '{base}/v1/customers/{customer}/recommendations?k=5'",

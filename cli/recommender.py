@@ -31,8 +31,9 @@ from training.registry import RegisteredVersion, register_bundle, training_run
 logger = logging.getLogger(__name__)
 
 
-def _inputs(interactions: Path | None, items: Path | None, customers: Path | None,
-            data: Path | None) -> tuple[Path, Path | None, Path | None]:
+def _inputs(
+    interactions: Path | None, items: Path | None, customers: Path | None, data: Path | None
+) -> tuple[Path, Path | None, Path | None]:
     if (interactions is None) == (data is None):
         raise fail("give exactly one of --interactions FILE or --data DIR")
     if data is not None:
@@ -52,40 +53,70 @@ def _optional_table(data: Path, name: str) -> Path | None:
 
 @train_app.command("recommender")
 def train_recommender_cmd(
-    interactions: Annotated[Path | None, typer.Option(
-        help="CSV/Parquet: customer_id, item_id, timestamp[, event_type][, weight].")] = None,
-    items: Annotated[Path | None, typer.Option(
-        help="Optional CSV/Parquet: item_id[, category, price, brand].")] = None,
-    customers: Annotated[Path | None, typer.Option(
-        help="Optional CSV/Parquet: customer_id, region (segments for cold start).")] = None,
-    data: Annotated[Path | None, typer.Option(
-        help="A data directory with interactions/items/customers .parquet or .csv.")] = None,
-    as_of: Annotated[str | None, typer.Option(
-        help="Use only events up to this date (YYYY-MM-DD); default: the latest event.")] = None,
-    trials: Annotated[int, typer.Option(
-        min=1, help="ALS candidates tried on the validation split.")] = 12,
-    factors: Annotated[int | None, typer.Option(
-        help="Fix ALS factors (with --regularization, --alpha) instead of searching.")] = None,
+    interactions: Annotated[
+        Path | None,
+        typer.Option(help="CSV/Parquet: customer_id, item_id, timestamp[, event_type][, weight]."),
+    ] = None,
+    items: Annotated[
+        Path | None, typer.Option(help="Optional CSV/Parquet: item_id[, category, price, brand].")
+    ] = None,
+    customers: Annotated[
+        Path | None,
+        typer.Option(help="Optional CSV/Parquet: customer_id, region (segments for cold start)."),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="A data directory with interactions/items/customers .parquet or .csv."),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            help="Use only events up to this date (YYYY-MM-DD); default: the latest event."
+        ),
+    ] = None,
+    trials: Annotated[
+        int, typer.Option(min=1, help="ALS candidates tried on the validation split.")
+    ] = 12,
+    factors: Annotated[
+        int | None,
+        typer.Option(help="Fix ALS factors (with --regularization, --alpha) instead of searching."),
+    ] = None,
     regularization: Annotated[float, typer.Option(help="ALS regularization when fixed.")] = 0.05,
     alpha: Annotated[float, typer.Option(help="ALS confidence alpha when fixed.")] = 2.0,
     threads: Annotated[int, typer.Option(min=1, help="Threads for ALS.")] = 1,
-    ranker: Annotated[bool, typer.Option(
-        help="Also train the LightGBM re-ranker; the better one on validation is champion.")]
-        = True,
-    ease: Annotated[bool, typer.Option(
-        help="Add the EASE item-item generator to the ranker (popular 2,000 items at most).")]
-        = True,
-    keep_bundle: Annotated[Path | None, typer.Option(
-        help="Also keep the bundle in this directory (absent, empty or an older bundle).")]
-        = None,
-    no_register: Annotated[bool, typer.Option(
-        "--no-register", help="Log to MLflow but do not register the model (no champion "
-        "change).")] = False,
+    ranker: Annotated[
+        bool,
+        typer.Option(
+            help="Also train the LightGBM re-ranker; the better one on validation is champion."
+        ),
+    ] = True,
+    ease: Annotated[
+        bool,
+        typer.Option(
+            help="Add the EASE item-item generator to the ranker (popular 2,000 items at most)."
+        ),
+    ] = True,
+    keep_bundle: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also keep the bundle in this directory (absent, empty or an older bundle)."
+        ),
+    ] = None,
+    no_register: Annotated[
+        bool,
+        typer.Option(
+            "--no-register",
+            help="Log to MLflow but do not register the model (no champion change).",
+        ),
+    ] = False,
 ) -> None:
     """Train the recommender, log it to MLflow and register it as champion."""
     paths = _inputs(interactions, items, customers, data)
-    als = None if factors is None else ALSParams(factors=factors, regularization=regularization,
-                                                 alpha=alpha)
+    als = (
+        None
+        if factors is None
+        else ALSParams(factors=factors, regularization=regularization, alpha=alpha)
+    )
     params = TrainParams(als=als, n_trials=trials, num_threads=threads, ranker=ranker)
     if not ease:
         params = replace(params, ease_lams=())
@@ -93,39 +124,59 @@ def train_recommender_cmd(
         if keep_bundle is not None:
             check_bundle_target(keep_bundle)  # before minutes of training, not after
         frames = _read_frames(*paths)
-        result, run_id, version = _train_and_log(frames, paths, params, as_of, keep_bundle,
-                                                 register=not no_register)
+        result, run_id, version = _train_and_log(
+            frames, paths, params, as_of, keep_bundle, register=not no_register
+        )
     except (DataError, ValueError, BundleError) as exc:
         raise fail(str(exc)) from exc
     _print_summary(result, run_id, version)
 
 
-def _read_frames(inter_path: Path, items_path: Path | None,
-                 cust_path: Path | None) -> dict[str, pd.DataFrame | None]:
+def _read_frames(
+    inter_path: Path, items_path: Path | None, cust_path: Path | None
+) -> dict[str, pd.DataFrame | None]:
     """Read the input tables; the optional ones must have their id column."""
-    frames = {name: read_frame(p) if p else None for name, p in
-              (("interactions", inter_path), ("items", items_path), ("customers", cust_path))}
+    frames = {
+        name: read_frame(p) if p else None
+        for name, p in (
+            ("interactions", inter_path),
+            ("items", items_path),
+            ("customers", cust_path),
+        )
+    }
     _require(frames["customers"], cust_path, "customer_id")
     _require(frames["items"], items_path, "item_id")
     return frames
 
 
-def _train_and_log(frames: dict[str, pd.DataFrame | None],
-                   paths: tuple[Path, Path | None, Path | None], params: TrainParams,
-                   as_of: str | None, keep_bundle: Path | None,
-                   register: bool) -> tuple[TrainResult, str, RegisteredVersion | None]:
+def _train_and_log(
+    frames: dict[str, pd.DataFrame | None],
+    paths: tuple[Path, Path | None, Path | None],
+    params: TrainParams,
+    as_of: str | None,
+    keep_bundle: Path | None,
+    register: bool,
+) -> tuple[TrainResult, str, RegisteredVersion | None]:
     """Train inside an MLflow run; register the bundle as champion when `register`."""
     settings = get_settings()
     interactions = frames["interactions"]
     assert interactions is not None
-    with tempfile.TemporaryDirectory() as tmp, \
-            training_run(settings, "recommender") as run, \
-            progress_bar("ALS search") as update:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        training_run(settings, "recommender") as run,
+        progress_bar("ALS search") as update,
+    ):
         result = train_recommender(
-            interactions, frames["items"], keep_bundle or Path(tmp) / "bundle",
-            customers=frames["customers"], as_of=parse_as_of(as_of), params=params,
-            source=str(paths[0]), data_hash=hash_files(*[p for p in paths if p is not None]),
-            progress=update)
+            interactions,
+            frames["items"],
+            keep_bundle or Path(tmp) / "bundle",
+            customers=frames["customers"],
+            as_of=parse_as_of(as_of),
+            params=params,
+            source=str(paths[0]),
+            data_hash=hash_files(*[p for p in paths if p is not None]),
+            progress=update,
+        )
         log_to_mlflow(result, Path(tmp))
         version = None
         if register:
@@ -139,19 +190,20 @@ def _print_summary(result: TrainResult, run_id: str, version: RegisteredVersion 
     if version is None:
         head = f"logged run {run_id}, not registered (--no-register)"
     else:
-        head = (f"registered {version.name} version {version.version} (champion, run "
-                f"{run_id})")
-    print(f"{head}: {result.n_users} customers, {result.n_items} items; validation "
-          f"NDCG@10 als {val['als']['ndcg']:.4f} vs popularity {val['popularity']['ndcg']:.4f}"
-          + "".join(f", {name} {val[name]['ndcg']:.4f}" for name in ("ease", "ranker")
-                    if name in val)
-          + f"; champion: {result.champion}")
+        head = f"registered {version.name} version {version.version} (champion, run {run_id})"
+    print(
+        f"{head}: {result.n_users} customers, {result.n_items} items; validation "
+        f"NDCG@10 als {val['als']['ndcg']:.4f} vs popularity {val['popularity']['ndcg']:.4f}"
+        + "".join(f", {name} {val[name]['ndcg']:.4f}" for name in ("ease", "ranker") if name in val)
+        + f"; champion: {result.champion}"
+    )
 
 
 def _require(frame: pd.DataFrame | None, path: Path | None, column: str) -> None:
     if frame is not None and column not in frame.columns:
-        raise DataError(str(path), f"missing required column; found {list(frame.columns)}",
-                        column=column)
+        raise DataError(
+            str(path), f"missing required column; found {list(frame.columns)}", column=column
+        )
 
 
 @app.command("recommend")
@@ -169,8 +221,10 @@ def recommend_cmd(
     loaded = champion(RECOMMENDER)
     rows = _recommend_all(loaded.model, frame["customer_id"], k)
     _write_csv(rows, out)
-    print(f"wrote {len(rows):,} rows for {frame['customer_id'].nunique():,} customers to {out} "
-          f"(model version {loaded.version})")
+    print(
+        f"wrote {len(rows):,} rows for {frame['customer_id'].nunique():,} customers to {out} "
+        f"(model version {loaded.version})"
+    )
 
 
 def _recommend_all(model: RecommenderModel, ids: pd.Series, k: int) -> pd.DataFrame:
@@ -180,10 +234,13 @@ def _recommend_all(model: RecommenderModel, ids: pd.Series, k: int) -> pd.DataFr
         for n, cid in enumerate(unique):
             state = model.online_state(cid)
             seen = frozenset(model.history_item_ids(cid))
-            result = model.recommend(state, [], k, RecFilters(exclude=seen),
-                                     segment=model.customer_segment(cid))
-            records.extend((cid, rank, item.item_id, item.score)
-                           for rank, item in enumerate(result.items, start=1))
+            result = model.recommend(
+                state, [], k, RecFilters(exclude=seen), segment=model.customer_segment(cid)
+            )
+            records.extend(
+                (cid, rank, item.item_id, item.score)
+                for rank, item in enumerate(result.items, start=1)
+            )
             if n % 500 == 0 or n + 1 == len(unique):
                 update(n + 1, len(unique))
     return pd.DataFrame(records, columns=["customer_id", "rank", "item_id", "score"])

@@ -1,4 +1,4 @@
-"""`valuechain train churn|lead` and `valuechain score churn|lead`: tabular scorers, BYOD or world.
+"""`valuechain train churn|lead`: train a tabular scorer on your own table or the built-in world.
 
 Bring your own data: `--table FILE --label COLUMN [--id COLUMN] [--time-col COLUMN]`; every
 other numeric, boolean or text column is a feature. Built-in world data: `--data DIR`.
@@ -18,14 +18,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.app import score_app, train_app
-from cli.common import champion, fail, parse_as_of
+from cli.app import train_app
+from cli.common import fail, parse_as_of
 from features.atomic import staged_dir
-from features.load import DataError, write_frame
+from features.load import DataError
 from features.settings import get_settings
 from models.bundle import BundleError, hash_files
-from models.champions import CHURN, LEAD
-from models.scoring.scorer import TabularScorer
 from training.registry import RegistryError, training_run
 from training.scoring.table import TableError, read_table, require_columns
 from training.scoring.train import TrainConfig, train_scorer
@@ -40,8 +38,11 @@ class ChurnLabel(StrEnum):
     cancellation = "cancellation"
     either = "either"
 
-WORLD_COLUMNS = {"churn": ("churned", "customer_id", "snapshot"),
-                 "lead": ("converted", "lead_id", "created_at")}
+
+WORLD_COLUMNS = {
+    "churn": ("churned", "customer_id", "snapshot"),
+    "lead": ("converted", "lead_id", "created_at"),
+}
 _ERRORS = (DataError, TableError, BundleError, RegistryError, ValueError, KeyError, OSError)
 
 TABLE_HELP = "Your training table (CSV or Parquet): one row per entity (and snapshot)."
@@ -52,14 +53,21 @@ DATA_HELP = "Built-in world data directory (instead of --table)."
 ASOF_HELP = "Labels must close by this date (default: the last event in --data)."
 NOREG_HELP = "Log to MLflow but do not register the model (no champion change)."
 BUNDLE_OUT_HELP = "Also copy the trained bundle to this directory."
-TEXT_HELP = "JSON file of reason templates, e.g. {\"recency_days\": \"idle {value:.0f} days\"}."
+TEXT_HELP = 'JSON file of reason templates, e.g. {"recency_days": "idle {value:.0f} days"}.'
 TRIALS_HELP = "Number of LightGBM configurations searched on the validation slice."
 
 
-def _load_training(kind: str, table: Path | None, label: str | None, id_col: str | None,
-                   time_col: str | None, data: Path | None, as_of: str | None,
-                   horizon_days: int, definition: str = "either"
-                   ) -> tuple[pd.DataFrame, TrainConfig]:
+def _load_training(
+    kind: str,
+    table: Path | None,
+    label: str | None,
+    id_col: str | None,
+    time_col: str | None,
+    data: Path | None,
+    as_of: str | None,
+    horizon_days: int,
+    definition: str = "either",
+) -> tuple[pd.DataFrame, TrainConfig]:
     """The training frame and its column roles, from --table or --data."""
     if (table is None) == (data is None):
         raise TableError("give exactly one of --table FILE or --data DIR")
@@ -68,29 +76,46 @@ def _load_training(kind: str, table: Path | None, label: str | None, id_col: str
             raise TableError(f"{table}: --label COLUMN is required with --table")
         df = read_table(table)
         require_columns(df, str(table), label, id_col, time_col)
-        return df, TrainConfig(kind, label, id_col, time_col, source=str(table),
-                               data_hash=hash_files(Path(table)))
+        return df, TrainConfig(
+            kind, label, id_col, time_col, source=str(table), data_hash=hash_files(Path(table))
+        )
     from features import tables  # the world tables pull in the full feature code
 
     stamp = parse_as_of(as_of)
     if kind == "churn":
-        df, text = tables.churn_table(Path(str(data)), stamp, horizon_days,
-                                      definition=definition)  # type: ignore[arg-type]
+        df, text = tables.churn_table(Path(str(data)), stamp, horizon_days, definition=definition)  # type: ignore[arg-type]
     else:
         df, text = tables.lead_table(Path(str(data)), stamp, horizon_days)
     label_col, id_name, time_name = WORLD_COLUMNS[kind]
-    files = sorted(p for p in Path(str(data)).iterdir()
-                   if p.suffix in (".csv", ".parquet", ".pq") and p.is_file())
-    return df, TrainConfig(kind, label_col, id_name, time_name, feature_text=text,
-                           source=str(data), data_hash=hash_files(*files))
+    files = sorted(
+        p
+        for p in Path(str(data)).iterdir()
+        if p.suffix in (".csv", ".parquet", ".pq") and p.is_file()
+    )
+    return df, TrainConfig(
+        kind,
+        label_col,
+        id_name,
+        time_name,
+        feature_text=text,
+        source=str(data),
+        data_hash=hash_files(*files),
+    )
 
 
 def _train(kind: str, options: dict[str, Any]) -> None:
     try:
-        df, config = _load_training(kind, options["table"], options["label"], options["id_col"],
-                                    options["time_col"], options["data"], options["as_of"],
-                                    options["horizon_days"],
-                                    options.get("definition", "either"))
+        df, config = _load_training(
+            kind,
+            options["table"],
+            options["label"],
+            options["id_col"],
+            options["time_col"],
+            options["data"],
+            options["as_of"],
+            options["horizon_days"],
+            options.get("definition", "either"),
+        )
         if options["feature_text"] is not None:
             config.feature_text.update(json.loads(Path(options["feature_text"]).read_text()))
         config.n_trials = options["trials"]
@@ -117,27 +142,46 @@ def _copy_bundle(src: Path, dst: Path) -> None:
         shutil.copytree(src, staging, dirs_exist_ok=True)
 
 
-def _print_summary(kind: str, metrics: dict[str, float], params: dict[str, Any], run_id: str,
-                   version: Any) -> None:
+def _print_summary(
+    kind: str, metrics: dict[str, float], params: dict[str, Any], run_id: str, version: Any
+) -> None:
     table = Table(title=f"{kind} scorer (held-out calibration slice)")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for key in ("roc_auc", "pr_auc", "log_loss", "brier", "brier_uncalibrated",
-                "lift_top_decile", "val_auc_chosen"):
+    for key in (
+        "roc_auc",
+        "pr_auc",
+        "log_loss",
+        "brier",
+        "brier_uncalibrated",
+        "lift_top_decile",
+        "val_auc_chosen",
+    ):
         table.add_row(key, f"{metrics[key]:.4f}")
     console.print(table)
-    console.print(f"blend weight (LightGBM) {params['blend_weight_lightgbm']}, "
-                  f"{params['rounds']} rounds; MLflow run {run_id}")
+    console.print(
+        f"blend weight (LightGBM) {params['blend_weight_lightgbm']}, "
+        f"{params['rounds']} rounds; MLflow run {run_id}"
+    )
     if version is not None:
         console.print(f"registered {version.name} version {version.version} as @champion")
     else:
         console.print("not registered (--no-register)")
 
 
-def _train_options(table: Path | None, label: str | None, id_col: str | None,
-                   time_col: str | None, data: Path | None, as_of: str | None,
-                   horizon_days: int, no_register: bool, out_bundle: Path | None,
-                   feature_text: Path | None, trials: int) -> dict[str, Any]:
+def _train_options(
+    table: Path | None,
+    label: str | None,
+    id_col: str | None,
+    time_col: str | None,
+    data: Path | None,
+    as_of: str | None,
+    horizon_days: int,
+    no_register: bool,
+    out_bundle: Path | None,
+    feature_text: Path | None,
+    trials: int,
+) -> dict[str, Any]:
     return dict(locals())
 
 
@@ -149,20 +193,34 @@ def train_churn(
     time_col: str | None = typer.Option(None, "--time-col", help=TIME_HELP),
     data: Path | None = typer.Option(None, "--data", help=DATA_HELP),
     as_of: str | None = typer.Option(None, "--as-of", help=ASOF_HELP),
-    horizon_days: int = typer.Option(60, "--horizon-days", min=1,
-                                     help="Churn window after each snapshot, days (--data)."),
+    horizon_days: int = typer.Option(
+        60, "--horizon-days", min=1, help="Churn window after each snapshot, days (--data)."
+    ),
     definition: ChurnLabel = typer.Option(
-        ChurnLabel.either, "--churn-definition",
+        ChurnLabel.either,
+        "--churn-definition",
         help="With --data: churn = no purchase in the window, an explicit cancellation in it "
-             "(customers.cancelled_at), or either."),
+        "(customers.cancelled_at), or either.",
+    ),
     no_register: bool = typer.Option(False, "--no-register", help=NOREG_HELP),
     out_bundle: Path | None = typer.Option(None, "--out-bundle", help=BUNDLE_OUT_HELP),
     feature_text: Path | None = typer.Option(None, "--feature-text", help=TEXT_HELP),
     trials: int = typer.Option(8, "--trials", min=1, max=64, help=TRIALS_HELP),
 ) -> None:
     """Train the churn scorer (probability, 0-100 score, high/medium/low risk, reasons)."""
-    options = _train_options(table, label, id_col, time_col, data, as_of, horizon_days,
-                             no_register, out_bundle, feature_text, trials)
+    options = _train_options(
+        table,
+        label,
+        id_col,
+        time_col,
+        data,
+        as_of,
+        horizon_days,
+        no_register,
+        out_bundle,
+        feature_text,
+        trials,
+    )
     _train("churn", {**options, "definition": definition.value})
 
 
@@ -174,78 +232,28 @@ def train_lead(
     time_col: str | None = typer.Option(None, "--time-col", help=TIME_HELP),
     data: Path | None = typer.Option(None, "--data", help=DATA_HELP),
     as_of: str | None = typer.Option(None, "--as-of", help=ASOF_HELP),
-    horizon_days: int = typer.Option(90, "--horizon-days", min=1,
-                                     help="Converted within this many days of creation (--data)."),
+    horizon_days: int = typer.Option(
+        90, "--horizon-days", min=1, help="Converted within this many days of creation (--data)."
+    ),
     no_register: bool = typer.Option(False, "--no-register", help=NOREG_HELP),
     out_bundle: Path | None = typer.Option(None, "--out-bundle", help=BUNDLE_OUT_HELP),
     feature_text: Path | None = typer.Option(None, "--feature-text", help=TEXT_HELP),
     trials: int = typer.Option(8, "--trials", min=1, max=64, help=TRIALS_HELP),
 ) -> None:
     """Train the lead scorer (probability, 0-100 score, grade A-D, reasons)."""
-    _train("lead", _train_options(table, label, id_col, time_col, data, as_of, horizon_days,
-                                  no_register, out_bundle, feature_text, trials))
-
-
-def _score(kind: str, table: Path, out: Path, model_version: str | None,
-           bundle: Path | None) -> None:
-    try:
-        if bundle is None:
-            scorer = champion(CHURN if kind == "churn" else LEAD, model_version).model
-        else:
-            scorer = TabularScorer.load(bundle, kind)
-        df = read_table(table)
-        frame = score_table(scorer, df, str(table))
-        write_scores(frame, out)
-    except _ERRORS as exc:
-        raise fail(str(exc)) from exc
-    console.print(f"scored {len(frame)} rows of {table} -> {out} "
-                  f"(tiers: {frame['tier'].value_counts().to_dict()})")
-
-
-def score_table(scorer: TabularScorer, df: pd.DataFrame, source: str) -> pd.DataFrame:
-    """Columns id, probability, score, tier; id is the bundle's id column or the row number."""
-    require_columns(df, source, scorer.id_col)
-    present = [f for f in scorer.feature_names if f in df.columns]
-    if not present:
-        raise TableError(f"{source}: none of the model's features is a column "
-                         f"(expected e.g. {', '.join(scorer.feature_names[:5])})")
-    absent = sorted(set(scorer.feature_names) - set(present))
-    if absent:
-        console.print(f"[yellow]warning:[/] {source}: columns {absent} absent; scored as missing")
-    scores = scorer.score_frame(df)
-    ids = df[scorer.id_col].to_numpy() if scorer.id_col else range(len(df))
-    return pd.DataFrame({"id": ids, "probability": scores["probability"].to_numpy(),
-                         "score": scores["score"].to_numpy(), "tier": scores["tier"].to_numpy()})
-
-
-def write_scores(frame: pd.DataFrame, out: Path) -> None:
-    """Write CSV (or Parquet by suffix) through a temp file and rename: never half-written."""
-    write_frame(frame, out)
-
-
-SCORE_TABLE_HELP = "Table to score (CSV or Parquet) with the model's feature columns."
-OUT_HELP = "Output file (CSV, or Parquet by suffix): id,probability,score,tier."
-VERSION_HELP = "Registered model version to use (default: the @champion alias)."
-BUNDLE_HELP = "Score with this local bundle directory instead of the registry."
-
-
-@score_app.command("churn")
-def score_churn(
-    table: Path = typer.Option(..., "--table", help=SCORE_TABLE_HELP),
-    out: Path = typer.Option(..., "--out", help=OUT_HELP),
-    model_version: str | None = typer.Option(None, "--model-version", help=VERSION_HELP),
-    bundle: Path | None = typer.Option(None, "--bundle", help=BUNDLE_HELP),
-) -> None:
-    """Score churn risk of every row with the registered champion: id,probability,score,tier."""
-    _score("churn", table, out, model_version, bundle)
-
-
-@score_app.command("lead")
-def score_lead(
-    table: Path = typer.Option(..., "--table", help=SCORE_TABLE_HELP),
-    out: Path = typer.Option(..., "--out", help=OUT_HELP),
-    model_version: str | None = typer.Option(None, "--model-version", help=VERSION_HELP),
-    bundle: Path | None = typer.Option(None, "--bundle", help=BUNDLE_HELP),
-) -> None:
-    """Score leads with the registered champion: id,probability,score,grade (A-D)."""
-    _score("lead", table, out, model_version, bundle)
+    _train(
+        "lead",
+        _train_options(
+            table,
+            label,
+            id_col,
+            time_col,
+            data,
+            as_of,
+            horizon_days,
+            no_register,
+            out_bundle,
+            feature_text,
+            trials,
+        ),
+    )

@@ -21,13 +21,17 @@ def generate(
     out: Annotated[Path, typer.Option("--out", help="Directory to create (absent or empty).")],
     customers: Annotated[int, typer.Option(help="Number of customers (>= 1).")],
     seed: Annotated[int, typer.Option(help="Random seed; same seed and arguments, same files.")],
-    items: Annotated[int | None, typer.Option(
-        help="Catalogue size; default customers // 20 clamped to [200, 50000].")] = None,
-    days: Annotated[int, typer.Option(
-        help="Length of the simulated window in days.")] = DEFAULT_DAYS,
-    end: Annotated[str, typer.Option(
-        help="End of the window (exclusive), YYYY-MM-DD; also the suggested as_of.")]
-        = DEFAULT_END.isoformat(),
+    items: Annotated[
+        int | None,
+        typer.Option(help="Catalogue size; default customers // 20 clamped to [200, 50000]."),
+    ] = None,
+    days: Annotated[
+        int, typer.Option(help="Length of the simulated window in days.")
+    ] = DEFAULT_DAYS,
+    end: Annotated[
+        str,
+        typer.Option(help="End of the window (exclusive), YYYY-MM-DD; also the suggested as_of."),
+    ] = DEFAULT_END.isoformat(),
     fmt: Annotated[str, typer.Option("--format", help="File format: parquet or csv.")] = "parquet",
     overwrite: Annotated[bool, typer.Option(help="Replace a non-empty --out directory.")] = False,
 ) -> None:
@@ -36,8 +40,14 @@ def generate(
         end_date = datetime.strptime(end, "%Y-%m-%d").date()
     except ValueError:
         raise fail(f"--end must be YYYY-MM-DD, got {end!r}") from None
-    config = WorldConfig(customers=customers, seed=seed, items=items, days=days, end=end_date,
-                         fmt=fmt)  # type: ignore[arg-type]  # validated below
+    config = WorldConfig(
+        customers=customers,
+        seed=seed,
+        items=items,
+        days=days,
+        end=end_date,
+        fmt=fmt,  # type: ignore[arg-type]  # validated below
+    )
     try:
         config.validate()
         check_target(out, overwrite=overwrite)

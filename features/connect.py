@@ -31,8 +31,11 @@ def open_store(settings: Settings, state_dir: Path) -> Iterator[RedisOnlineStore
     """Yield the online store for `settings`, closing it (and any embedded server) afterwards."""
     with redis_url(settings, state_dir) as url:
         store = RedisOnlineStore.from_url(
-            url, prefix=settings.key_prefix, max_events=settings.max_recent_events,
-            event_ttl_seconds=settings.event_ttl_days * 86400)
+            url,
+            prefix=settings.key_prefix,
+            max_events=settings.max_recent_events,
+            event_ttl_seconds=settings.event_ttl_days * 86400,
+        )
         try:
             yield store
         finally:

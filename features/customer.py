@@ -88,8 +88,11 @@ def customer_features(
     out["was_referred"] = cust["referred_by"].notna().astype(bool)
     out["region"] = cust["region"].astype("string")
     out["acquisition_channel"] = cust["acquisition_channel"].astype("string")
-    counts = [c for c in NUMERIC_FEATURES if c not in ("recency_days", "days_since_last_event",
-                                                       "avg_order_value", "avg_satisfaction")]
+    counts = [
+        c
+        for c in NUMERIC_FEATURES
+        if c not in ("recency_days", "days_since_last_event", "avg_order_value", "avg_satisfaction")
+    ]
     out[counts] = out[counts].fillna(0.0)
     out.index.name = "customer_id"
     return out[list(FEATURES)]
@@ -101,8 +104,9 @@ def _days(delta: pd.Series) -> pd.Series:
     return days
 
 
-def _event_features(events: pd.DataFrame, items: pd.DataFrame | None,
-                    as_of: pd.Timestamp) -> pd.DataFrame:
+def _event_features(
+    events: pd.DataFrame, items: pd.DataFrame | None, as_of: pd.Timestamp
+) -> pd.DataFrame:
     # Group by integer codes of customer_id: one string hashing pass instead of one per
     # aggregation (the groupbys on 20M string ids were most of the time at 1M customers).
     events = events.loc[events["customer_id"].notna()]
@@ -112,12 +116,16 @@ def _event_features(events: pd.DataFrame, items: pd.DataFrame | None,
     buys = events.loc[is_buy]
     buy_codes = codes[is_buy]
     frame = _order_features(buys, buy_codes, age[is_buy])
-    all_events = pd.DataFrame({
-        "days_since_last_event": age.groupby(codes).min(),
-        "events_30d": age.le(30).groupby(codes).sum().astype(float),
-        "events_prev_60d": age.between(30, 90, inclusive="right")
-        .groupby(codes).sum().astype(float),
-    })
+    all_events = pd.DataFrame(
+        {
+            "days_since_last_event": age.groupby(codes).min(),
+            "events_30d": age.le(30).groupby(codes).sum().astype(float),
+            "events_prev_60d": age.between(30, 90, inclusive="right")
+            .groupby(codes)
+            .sum()
+            .astype(float),
+        }
+    )
     prev_per_30d = all_events["events_prev_60d"] / 2
     all_events["activity_trend"] = all_events["events_30d"] / (prev_per_30d + 1)
     frame = all_events.join(frame, how="outer")
@@ -129,30 +137,43 @@ def _event_features(events: pd.DataFrame, items: pd.DataFrame | None,
     return frame
 
 
-def _order_features(buys: pd.DataFrame, buy_codes: np.ndarray, buy_age: pd.Series
-                    ) -> pd.DataFrame:
+def _order_features(buys: pd.DataFrame, buy_codes: np.ndarray, buy_age: pd.Series) -> pd.DataFrame:
     """Order counts and spend per customer code; one order = a customer's purchases on one day."""
-    orders = pd.DataFrame({"customer": buy_codes, "day": buys["timestamp"].dt.floor("D"),
-                           "amount": buys["amount"], "age": buy_age})
+    orders = pd.DataFrame(
+        {
+            "customer": buy_codes,
+            "day": buys["timestamp"].dt.floor("D"),
+            "amount": buys["amount"],
+            "age": buy_age,
+        }
+    )
     per_order = orders.groupby(["customer", "day"], observed=True).agg(
-        amount=("amount", "sum"), age=("age", "min"))
+        amount=("amount", "sum"), age=("age", "min")
+    )
     g_orders = per_order.groupby(level="customer", observed=True)
-    frame = pd.DataFrame({
-        "recency_days": g_orders["age"].min(),
-        "frequency": g_orders.size().astype(float),
-        "monetary": g_orders["amount"].sum().astype(float),
-        "orders_90d": per_order["age"].le(90).groupby(level="customer").sum().astype(float),
-        "orders_prev_90d": per_order["age"].between(90, 180, inclusive="right")
-        .groupby(level="customer").sum().astype(float),
-        "monetary_90d": per_order["amount"].where(per_order["age"] <= 90, 0.0)
-        .groupby(level="customer").sum().astype(float),
-    })
+    frame = pd.DataFrame(
+        {
+            "recency_days": g_orders["age"].min(),
+            "frequency": g_orders.size().astype(float),
+            "monetary": g_orders["amount"].sum().astype(float),
+            "orders_90d": per_order["age"].le(90).groupby(level="customer").sum().astype(float),
+            "orders_prev_90d": per_order["age"]
+            .between(90, 180, inclusive="right")
+            .groupby(level="customer")
+            .sum()
+            .astype(float),
+            "monetary_90d": per_order["amount"]
+            .where(per_order["age"] <= 90, 0.0)
+            .groupby(level="customer")
+            .sum()
+            .astype(float),
+        }
+    )
     frame["avg_order_value"] = frame["monetary"] / frame["frequency"]
     return frame
 
 
-def _category_breadth(buys: pd.DataFrame, buy_codes: np.ndarray,
-                      items: pd.DataFrame) -> pd.Series:
+def _category_breadth(buys: pd.DataFrame, buy_codes: np.ndarray, items: pd.DataFrame) -> pd.Series:
     """Distinct categories bought per customer code (items outside the catalogue are ignored)."""
     cat_codes, _ = pd.factorize(items["category"])
     item_pos = pd.Index(items["item_id"]).get_indexer(buys["item_id"])
@@ -178,10 +199,12 @@ def _ticket_features(tickets: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.Da
         resolved_later = past["resolved_at"].notna() & (past["resolved_at"] > as_of)
         open_now = open_now | resolved_later
         satisfaction = satisfaction.where(~resolved_later)
-    frame = pd.DataFrame({
-        "tickets_90d": age.le(90).groupby(cid).sum().astype(float),
-        "unresolved_tickets": open_now.groupby(cid).sum().astype(float),
-        "avg_satisfaction": satisfaction.groupby(cid).mean(),
-    })
+    frame = pd.DataFrame(
+        {
+            "tickets_90d": age.le(90).groupby(cid).sum().astype(float),
+            "unresolved_tickets": open_now.groupby(cid).sum().astype(float),
+            "avg_satisfaction": satisfaction.groupby(cid).mean(),
+        }
+    )
     frame.index.name = "customer_id"
     return frame

@@ -40,7 +40,8 @@ def lead_features(leads: pd.DataFrame) -> pd.DataFrame:
 def lead_record_features(lead: Mapping[str, Any]) -> dict[str, Any]:
     """Features of one inline lead (a request body) without pandas; absent fields stay None."""
     features: dict[str, Any] = {
-        name: lead.get(name) for name in FEATURES if name != "engagement_total"}
+        name: lead.get(name) for name in FEATURES if name != "engagement_total"
+    }
     touches = [lead.get(name) for name in ENGAGEMENT]
     present = [float(v) for v in touches if v is not None]
     features["engagement_total"] = sum(present) if present else None

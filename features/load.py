@@ -22,8 +22,9 @@ SUFFIXES = (".csv", ".parquet", ".pq")
 class DataError(ValueError):
     """A data file does not satisfy its contract."""
 
-    def __init__(self, path: Path | str, message: str, *, column: str | None = None,
-                 row: int | None = None) -> None:
+    def __init__(
+        self, path: Path | str, message: str, *, column: str | None = None, row: int | None = None
+    ) -> None:
         where = str(path)
         if column is not None:
             where += f", column {column!r}"
@@ -78,8 +79,9 @@ def write_frame(frame: pd.DataFrame, path: Path | str) -> Path:
     return path
 
 
-def load_table(path: Path | str, table: str | Table, *,
-               columns: list[str] | None = None) -> pd.DataFrame:
+def load_table(
+    path: Path | str, table: str | Table, *, columns: list[str] | None = None
+) -> pd.DataFrame:
     """Read `path` and return it conformed to the contract of `table`.
 
     Args:
@@ -99,8 +101,11 @@ def load_table(path: Path | str, table: str | Table, *,
     raw = read_frame(path)
     missing = [c.name for c in spec.columns if c.required and c.name not in raw.columns]
     if missing:
-        raise DataError(path, f"missing required column(s) for table {spec.name!r}; "
-                              f"found {list(raw.columns)}", column=missing[0])
+        raise DataError(
+            path,
+            f"missing required column(s) for table {spec.name!r}; found {list(raw.columns)}",
+            column=missing[0],
+        )
     out: dict[str, pd.Series] = {}
     for col in spec.columns:
         if col.name in raw.columns:
@@ -142,8 +147,9 @@ def _first_bad_row(mask: pd.Series) -> int:
 def _conform(path: Path, series: pd.Series, col: Column) -> pd.Series:
     nulls = series.isna()
     if not col.nullable and bool(nulls.any()):
-        raise DataError(path, "empty value where one is required", column=col.name,
-                        row=_first_bad_row(nulls))
+        raise DataError(
+            path, "empty value where one is required", column=col.name, row=_first_bad_row(nulls)
+        )
     converted = _convert(path, series, col)
     bad = converted.isna() & ~nulls
     if bool(bad.any()):
@@ -154,14 +160,22 @@ def _conform(path: Path, series: pd.Series, col: Column) -> pd.Series:
         outside = ~converted.isin(col.choices) & converted.notna()
         if bool(outside.any()):
             row = _first_bad_row(outside)
-            raise DataError(path, f"{converted.iloc[row - 1]!r} is not one of {list(col.choices)}",
-                            column=col.name, row=row)
+            raise DataError(
+                path,
+                f"{converted.iloc[row - 1]!r} is not one of {list(col.choices)}",
+                column=col.name,
+                row=row,
+            )
     if col.min_value is not None and col.kind in ("int", "float"):
         below = (converted < col.min_value).fillna(False)
         if bool(below.any()):
             row = _first_bad_row(below)
-            raise DataError(path, f"{converted.iloc[row - 1]} is below the minimum {col.min_value}",
-                            column=col.name, row=row)
+            raise DataError(
+                path,
+                f"{converted.iloc[row - 1]} is below the minimum {col.min_value}",
+                column=col.name,
+                row=row,
+            )
     return converted
 
 
@@ -176,8 +190,9 @@ def _convert(path: Path, series: pd.Series, col: Column) -> pd.Series:
         fractional = (numeric.notna() & (numeric != numeric.round())).fillna(False)
         if bool(fractional.any()):
             row = _first_bad_row(fractional)
-            raise DataError(path, f"{series.iloc[row - 1]!r} is not a whole number",
-                            column=col.name, row=row)
+            raise DataError(
+                path, f"{series.iloc[row - 1]!r} is not a whole number", column=col.name, row=row
+            )
         return numeric.astype("Int64")
     if col.kind == "float":
         return pd.to_numeric(series, errors="coerce").astype("Float64")

@@ -42,8 +42,15 @@ KEEP_VERSIONS = 2
 class RedisOnlineStore:
     """`OnlineStore` on a Redis server (redis-py, connection pooled, thread safe)."""
 
-    def __init__(self, client: redis.Redis, *, prefix: str = "vc", max_events: int = 50,
-                 event_ttl_seconds: int = 30 * 86400, version_cache_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        prefix: str = "vc",
+        max_events: int = 50,
+        event_ttl_seconds: int = 30 * 86400,
+        version_cache_seconds: float = 1.0,
+    ) -> None:
         self._r = client
         self._p = prefix
         self._max_events = max_events
@@ -56,8 +63,9 @@ class RedisOnlineStore:
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisOnlineStore:
         """Connect with a pooled client; `kwargs` go to the store."""
-        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5,
-                                      health_check_interval=30)
+        client = redis.Redis.from_url(
+            url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30
+        )
         return cls(client, **kwargs)
 
     def close(self) -> None:
@@ -93,7 +101,7 @@ class RedisOnlineStore:
         items = list(scores.items())
         pipe = self._r.pipeline(transaction=False)
         for start in range(0, len(items), _BATCH):
-            pipe.zadd(key, dict(items[start:start + _BATCH]))
+            pipe.zadd(key, dict(items[start : start + _BATCH]))
         pipe.execute()
 
     def write_meta(self, version: str, meta: Mapping[str, Any]) -> None:
@@ -164,8 +172,9 @@ class RedisOnlineStore:
         version = self.current_version()
         if version is None:
             return []
-        rows = self._r.zrevrange(f"{self._p}:v:{version}:rank:{name}", 0, limit - 1,
-                                 withscores=True)
+        rows = self._r.zrevrange(
+            f"{self._p}:v:{version}:rank:{name}", 0, limit - 1, withscores=True
+        )
         pairs = cast(list[tuple[bytes, float]], rows)
         return [(member.decode(), float(score)) for member, score in pairs]
 
@@ -185,8 +194,9 @@ class RedisOnlineStore:
         pipe = self._r.pipeline(transaction=True)
         touched: set[str] = set()
         for ev in sorted(events, key=lambda e: e.ts):
-            payload = orjson.dumps({"i": ev.item_id, "e": ev.event_type, "t": ev.ts,
-                                    "q": ev.quantity, "a": ev.amount})
+            payload = orjson.dumps(
+                {"i": ev.item_id, "e": ev.event_type, "t": ev.ts, "q": ev.quantity, "a": ev.amount}
+            )
             pipe.lpush(self._events_key(ev.customer_id), payload)
             touched.add(ev.customer_id)
         for cid in touched:
@@ -236,5 +246,11 @@ def _decode_events(customer_id: str, raw_events: Sequence[bytes]) -> list[Event]
 
 def _decode_event(customer_id: str, raw: bytes) -> Event:
     data = orjson.loads(raw)
-    return Event(customer_id, data["i"], data["e"], float(data["t"]), int(data.get("q", 1)),
-                 float(data.get("a", 0.0)))
+    return Event(
+        customer_id,
+        data["i"],
+        data["e"],
+        float(data["t"]),
+        int(data.get("q", 1)),
+        float(data.get("a", 0.0)),
+    )

@@ -53,10 +53,20 @@ CUSTOMERS = Table(
         Column("signup_date", "datetime", doc="When the customer signed up."),
         Column("region", "str", doc="Sales region."),
         Column("acquisition_channel", "str", doc="How the customer was acquired."),
-        Column("referred_by", "id", required=False, nullable=True,
-               doc="customer_id of the referrer, if any."),
-        Column("cancelled_at", "datetime", required=False, nullable=True,
-               doc="Explicit cancellation time, if the business has one."),
+        Column(
+            "referred_by",
+            "id",
+            required=False,
+            nullable=True,
+            doc="customer_id of the referrer, if any.",
+        ),
+        Column(
+            "cancelled_at",
+            "datetime",
+            required=False,
+            nullable=True,
+            doc="Explicit cancellation time, if the business has one.",
+        ),
     ),
     key=("customer_id",),
 )
@@ -68,8 +78,14 @@ ITEMS = Table(
         Column("category", "str", doc="Item category."),
         Column("brand", "str", doc="Brand."),
         Column("price", "float", min_value=0.0, doc="List price."),
-        Column("cost", "float", required=False, nullable=True, min_value=0.0,
-               doc="Unit cost, for margin; optional."),
+        Column(
+            "cost",
+            "float",
+            required=False,
+            nullable=True,
+            min_value=0.0,
+            doc="Unit cost, for margin; optional.",
+        ),
     ),
     key=("item_id",),
 )
@@ -82,8 +98,13 @@ INTERACTIONS = Table(
         Column("event_type", "str", choices=EVENT_TYPES, doc="view, cart or purchase."),
         Column("timestamp", "datetime"),
         Column("quantity", "int", required=False, min_value=0.0, doc="Units; default 1."),
-        Column("amount", "float", required=False, min_value=0.0,
-               doc="Revenue of a purchase; 0 for views and carts; default 0."),
+        Column(
+            "amount",
+            "float",
+            required=False,
+            min_value=0.0,
+            doc="Revenue of a purchase; 0 for views and carts; default 0.",
+        ),
     ),
 )
 
@@ -114,16 +135,25 @@ TICKETS = Table(
         Column("created_at", "datetime"),
         Column("kind", "str", doc="billing, delivery, product, account, ..."),
         Column("resolved", "bool"),
-        Column("resolved_at", "datetime", required=False, nullable=True,
-               doc="When it was resolved; lets features know a ticket's state as of a date."),
-        Column("satisfaction", "float", required=False, nullable=True, min_value=1.0,
-               doc="CSAT 1-5 when answered."),
+        Column(
+            "resolved_at",
+            "datetime",
+            required=False,
+            nullable=True,
+            doc="When it was resolved; lets features know a ticket's state as of a date.",
+        ),
+        Column(
+            "satisfaction",
+            "float",
+            required=False,
+            nullable=True,
+            min_value=1.0,
+            doc="CSAT 1-5 when answered.",
+        ),
     ),
 )
 
-TABLES: dict[str, Table] = {
-    t.name: t for t in (CUSTOMERS, ITEMS, INTERACTIONS, LEADS, TICKETS)
-}
+TABLES: dict[str, Table] = {t.name: t for t in (CUSTOMERS, ITEMS, INTERACTIONS, LEADS, TICKETS)}
 
 # Defaults for optional columns that are not nullable.
 DEFAULTS: dict[tuple[str, str], object] = {

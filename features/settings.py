@@ -31,8 +31,9 @@ class Settings(BaseSettings):
         description="Artifact location for new experiments; default: next to a SQLite store.",
     )
     mlflow_experiment: str = "valuechain"
-    state_dir: Path = Field(default=PROJECT_ROOT / "var",
-                            description="Embedded Redis data and the local model cache.")
+    state_dir: Path = Field(
+        default=PROJECT_ROOT / "var", description="Embedded Redis data and the local model cache."
+    )
     key_prefix: str = Field(default="vc", description="Prefix of every Redis key.")
     recommender_model: str = "valuechain-recommender"
     churn_model: str = "valuechain-churn"

@@ -46,9 +46,11 @@ def churn_labels(
     ids = customers["customer_id"]
     churned = pd.Series(False, index=customers.index)
     if definition in ("no-purchase", "either"):
-        window = interactions.loc[(interactions["timestamp"] > snapshot)
-                                  & (interactions["timestamp"] <= end)
-                                  & (interactions["event_type"] == "purchase")]
+        window = interactions.loc[
+            (interactions["timestamp"] > snapshot)
+            & (interactions["timestamp"] <= end)
+            & (interactions["event_type"] == "purchase")
+        ]
         churned |= ~ids.isin(set(window["customer_id"].unique()))
     if definition in ("cancellation", "either"):
         cancelled = customers["cancelled_at"]
@@ -56,8 +58,12 @@ def churn_labels(
     return pd.Series(churned.astype(int).to_numpy(), index=ids.to_numpy(), name="churned")
 
 
-def active_customers(features: pd.DataFrame, customers: pd.DataFrame, as_of: pd.Timestamp,
-                     active_days: int = ACTIVE_DAYS) -> pd.Index:
+def active_customers(
+    features: pd.DataFrame,
+    customers: pd.DataFrame,
+    as_of: pd.Timestamp,
+    active_days: int = ACTIVE_DAYS,
+) -> pd.Index:
     """Customers who can still churn: bought within `active_days` and not cancelled by `as_of`.
 
     Those gone longer are lost already; they belong to win-back, not to early warning.
@@ -68,7 +74,10 @@ def active_customers(features: pd.DataFrame, customers: pd.DataFrame, as_of: pd.
 
 
 def churn_table(
-    data_dir: Path, as_of: pd.Timestamp | None, horizon_days: int = 60, snapshots: int = 3,
+    data_dir: Path,
+    as_of: pd.Timestamp | None,
+    horizon_days: int = 60,
+    snapshots: int = 3,
     definition: ChurnDefinition = "either",
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Churn training table of a world directory and the reason templates of its features.
@@ -82,16 +91,20 @@ def churn_table(
     frames = []
     for i in range(snapshots, 0, -1):
         snap = as_of - i * horizon_days * DAY
-        feats = customer.customer_features(tables["customers"], interactions,
-                                           tables.get("tickets"), tables.get("items"), snap)
+        feats = customer.customer_features(
+            tables["customers"], interactions, tables.get("tickets"), tables.get("items"), snap
+        )
         feats = feats.loc[active_customers(feats, tables["customers"], snap)]
-        labels = churn_labels(tables["customers"], interactions, snap, horizon_days,
-                              definition=definition)
+        labels = churn_labels(
+            tables["customers"], interactions, snap, horizon_days, definition=definition
+        )
         frame = feats.assign(snapshot=snap, churned=labels.reindex(feats.index).to_numpy())
         frames.append(frame.reset_index())
     if not frames or sum(len(f) for f in frames) == 0:
-        raise ValueError(f"{data_dir}: no customer with purchases before {as_of} minus "
-                         f"{horizon_days} days; nothing to train churn on")
+        raise ValueError(
+            f"{data_dir}: no customer with purchases before {as_of} minus "
+            f"{horizon_days} days; nothing to train churn on"
+        )
     table = pd.concat(frames, ignore_index=True)
     cols = ["customer_id", "snapshot", *customer.FEATURES, "churned"]
     return table[cols], dict(customer.FEATURE_TEXT)
@@ -114,6 +127,7 @@ def lead_table(
     in_time = converted_at.notna() & (converted_at <= deadline) & (converted_at <= as_of)
     label = (mature["converted"].astype(bool) & in_time.fillna(False)).astype(int)
     feats = lead.lead_features(mature)
-    table = feats.reset_index().assign(created_at=mature["created_at"].to_numpy(),
-                                       converted=label.to_numpy())
+    table = feats.reset_index().assign(
+        created_at=mature["created_at"].to_numpy(), converted=label.to_numpy()
+    )
     return table[["lead_id", "created_at", *lead.FEATURES, "converted"]], dict(lead.FEATURE_TEXT)

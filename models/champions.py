@@ -58,10 +58,10 @@ class Role(Generic[T]):
 
 
 # `kind` guards against a lead bundle registered under the churn name (and vice versa).
-RECOMMENDER: Role[RecommenderModel] = Role("recommender", RecommenderModel.load,
-                                           "train recommender")
-CHURN: Role[TabularScorer] = Role("churn", partial(TabularScorer.load, kind="churn"),
-                                  "train churn")
+RECOMMENDER: Role[RecommenderModel] = Role(
+    "recommender", RecommenderModel.load, "train recommender"
+)
+CHURN: Role[TabularScorer] = Role("churn", partial(TabularScorer.load, kind="churn"), "train churn")
 LEAD: Role[TabularScorer] = Role("lead", partial(TabularScorer.load, kind="lead"), "train lead")
 ROLES: tuple[Role[Any], ...] = (RECOMMENDER, CHURN, LEAD)
 
@@ -95,8 +95,9 @@ class ModelSet:
         return {r.key: (m.version if (m := self.get(r)) else None) for r in ROLES}
 
 
-def resolve_bundle(tracking_uri: str, name: str, alias: str, cache_dir: Path,
-                   version: str | None = None) -> ResolvedBundle:
+def resolve_bundle(
+    tracking_uri: str, name: str, alias: str, cache_dir: Path, version: str | None = None
+) -> ResolvedBundle:
     """Find `name@alias` (or an explicit `version`) and download its bundle once into `cache_dir`.
 
     Downloads go to a temporary directory renamed into place, so concurrent workers are safe.
@@ -109,17 +110,26 @@ def resolve_bundle(tracking_uri: str, name: str, alias: str, cache_dir: Path,
     return ResolvedBundle(name, str(mv.version), mv.run_id, target)
 
 
-def load_champion(settings: Settings, role: Role[T], *, version: str | None = None,
-                  current: LoadedModel[T] | None = None) -> LoadedModel[T]:
+def load_champion(
+    settings: Settings,
+    role: Role[T],
+    *,
+    version: str | None = None,
+    current: LoadedModel[T] | None = None,
+) -> LoadedModel[T]:
     """Resolve and load `role`'s model at the settings' alias (or `version`).
 
     `current` is reused when the registry still points at the same version and run.
     """
     name = role.registered_name(settings)
-    bundle = resolve_bundle(settings.mlflow_tracking_uri, name, settings.model_alias,
-                            settings.state_dir / "models", version)
-    if current is not None and (current.version, current.run_id) == (bundle.version,
-                                                                      bundle.run_id):
+    bundle = resolve_bundle(
+        settings.mlflow_tracking_uri,
+        name,
+        settings.model_alias,
+        settings.state_dir / "models",
+        version,
+    )
+    if current is not None and (current.version, current.run_id) == (bundle.version, bundle.run_id):
         return current
     model = role.loader(bundle.path)
     logger.info("loaded %s version %s", name, bundle.version)
@@ -142,8 +152,7 @@ def load_models(settings: Settings, current: ModelSet | None = None) -> ModelSet
     return result
 
 
-def _model_version(tracking_uri: str, name: str, alias: str,
-                   version: str | None) -> ModelVersion:
+def _model_version(tracking_uri: str, name: str, alias: str, version: str | None) -> ModelVersion:
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
@@ -163,8 +172,9 @@ def _download(tracking_uri: str, source: str, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
     try:
-        local = mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=str(tmp),
-                                                    tracking_uri=tracking_uri)
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=source, dst_path=str(tmp), tracking_uri=tracking_uri
+        )
         try:
             os.rename(local, target)
         except OSError:

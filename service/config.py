@@ -14,10 +14,14 @@ class ServiceSettings(Settings):
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=2, ge=1, le=64)
     max_k: int = Field(default=100, ge=1, le=1000, description="Largest k a request may ask for.")
-    max_body_bytes: int = Field(default=1 << 20, ge=1024,
-                                description="Largest request body; larger -> 413.")
-    max_batch: int = Field(default=500, ge=1, le=10000,
-                           description="Largest batch of ids or leads in one request.")
+    max_body_bytes: int = Field(
+        default=1 << 20, ge=1024, description="Largest request body; larger -> 413."
+    )
+    max_batch: int = Field(
+        default=500, ge=1, le=10000, description="Largest batch of ids or leads in one request."
+    )
     model_refresh_seconds: float = Field(
-        default=30.0, ge=0,
-        description="How often to check the registry for a moved alias; 0 = never.")
+        default=30.0,
+        ge=0,
+        description="How often to check the registry for a moved alias; 0 = never.",
+    )

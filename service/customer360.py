@@ -24,19 +24,27 @@ def customer_360(record: CustomerRecord, meta: dict[str, Any], models: ModelSet)
     churn_summary = None
     if churn is not None:
         scored = churn.model.score_records([feats], top_reasons=TOP_REASONS)[0]
-        churn_summary = ChurnSummary(probability=scored.probability, score=scored.score,
-                                     risk_tier=scored.tier,
-                                     top_reasons=[r.text for r in scored.reasons_up])
+        churn_summary = ChurnSummary(
+            probability=scored.probability,
+            score=scored.score,
+            risk_tier=scored.tier,
+            top_reasons=[r.text for r in scored.reasons_up],
+        )
     versions = dict(models.versions())
     versions["value_table"] = value.get("as_of")
     return Customer360(
-        customer_id=record.customer_id, as_of=meta.get("as_of"),
-        region=feats.get("region"), acquisition_channel=feats.get("acquisition_channel"),
+        customer_id=record.customer_id,
+        as_of=meta.get("as_of"),
+        region=feats.get("region"),
+        acquisition_channel=feats.get("acquisition_channel"),
         tenure_days=feats.get("tenure_days"),
         value=ValueSummary.model_validate(_pick(value, ValueSummary)) if value else None,
         rfm=RfmSummary.model_validate(_pick(value, RfmSummary)) if value else None,
-        churn=churn_summary, tags=list(value.get("tags") or []),
-        tag_score=value.get("tag_score"), model_versions=versions)
+        churn=churn_summary,
+        tags=list(value.get("tags") or []),
+        tag_score=value.get("tag_score"),
+        model_versions=versions,
+    )
 
 
 def segment_overview(meta: dict[str, Any]) -> Segments:
@@ -45,7 +53,8 @@ def segment_overview(meta: dict[str, Any]) -> Segments:
     return Segments(
         as_of=meta.get("as_of"),
         segments=[GroupSummary.model_validate(g) for g in summary.get("segment", [])],
-        tiers=[GroupSummary.model_validate(g) for g in summary.get("value_tier", [])])
+        tiers=[GroupSummary.model_validate(g) for g in summary.get("value_tier", [])],
+    )
 
 
 def _pick(row: dict[str, Any], model: type[ValueSummary] | type[RfmSummary]) -> dict[str, Any]:

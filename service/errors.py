@@ -54,8 +54,9 @@ class StoreUnavailable(ServiceError):
 
 
 def _body(status: int, detail: object, code: str) -> JSONResponse:
-    return JSONResponse(status_code=status,
-                        content={"detail": jsonable_encoder(detail), "code": code})
+    return JSONResponse(
+        status_code=status, content={"detail": jsonable_encoder(detail), "code": code}
+    )
 
 
 async def _service_error(_: Request, exc: Exception) -> JSONResponse:
@@ -70,8 +71,7 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _redis_error(_: Request, exc: Exception) -> JSONResponse:
     logger.error("feature store error: %s", exc)
-    return _body(503, "the feature store is unavailable; try again shortly",
-                 StoreUnavailable.code)
+    return _body(503, "the feature store is unavailable; try again shortly", StoreUnavailable.code)
 
 
 def install_handlers(app: FastAPI) -> None:

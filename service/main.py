@@ -27,8 +27,11 @@ from the Redis cache written by `valuechain materialize`. Every response names t
 it used."""
 
 
-def create_app(settings: ServiceSettings | None = None, store: OnlineStore | None = None,
-               models: ModelSet | None = None) -> FastAPI:
+def create_app(
+    settings: ServiceSettings | None = None,
+    store: OnlineStore | None = None,
+    models: ModelSet | None = None,
+) -> FastAPI:
     """Build the API. Parts not given are created in the lifespan from `settings`."""
     settings = settings or ServiceSettings()
 
@@ -64,11 +67,16 @@ def create_app(settings: ServiceSettings | None = None, store: OnlineStore | Non
 
 def _connect(settings: ServiceSettings) -> OnlineStore:
     if not settings.redis_url:
-        raise RuntimeError("REDIS_URL is not set; start the service with `valuechain serve`, "
-                           "which starts an embedded Redis when none is configured")
-    return RedisOnlineStore.from_url(settings.redis_url, prefix=settings.key_prefix,
-                                     max_events=settings.max_recent_events,
-                                     event_ttl_seconds=settings.event_ttl_days * 86400)
+        raise RuntimeError(
+            "REDIS_URL is not set; start the service with `valuechain serve`, "
+            "which starts an embedded Redis when none is configured"
+        )
+    return RedisOnlineStore.from_url(
+        settings.redis_url,
+        prefix=settings.key_prefix,
+        max_events=settings.max_recent_events,
+        event_ttl_seconds=settings.event_ttl_days * 86400,
+    )
 
 
 async def _refresh_models(app: FastAPI, settings: ServiceSettings) -> None:

@@ -32,7 +32,8 @@ class Recommendations(BaseModel):
     item_id: str | None = None
     items: list[RecommendedItem]
     fallback: str | None = Field(
-        default=None, description="Set when a fallback (e.g. popular items) answered instead.")
+        default=None, description="Set when a fallback (e.g. popular items) answered instead."
+    )
     model_version: str
 
 
@@ -114,8 +115,12 @@ class EventIn(BaseModel):
     customer_id: str = Field(min_length=1, max_length=200)
     item_id: str = Field(min_length=1, max_length=200)
     event_type: Literal["view", "cart", "purchase"]
-    timestamp: float | None = Field(default=None, ge=0, le=4_102_444_800,
-                                    description="Unix seconds (before 2100); default: now.")
+    timestamp: float | None = Field(
+        default=None,
+        ge=0,
+        le=4_102_444_800,
+        description="Unix seconds (before 2100); default: now.",
+    )
     quantity: int = Field(default=1, ge=1, le=10000)
     amount: float = Field(default=0.0, ge=0, le=1e9)
 
@@ -129,7 +134,8 @@ class EventsAccepted(BaseModel):
     accepted: int
     unknown_items: list[str] = Field(
         description="Items the recommender does not know yet; stored, but they cannot move "
-                    "recommendations until the next training.")
+        "recommendations until the next training."
+    )
 
 
 class ValueSummary(BaseModel):
@@ -195,12 +201,15 @@ class ErrorBody(BaseModel):
     """Every error: a message (or, for 422, the list of problems with their fields) and a code."""
 
     detail: str | list[dict[str, Any]]
-    code: str = Field(description="not_found, invalid_request, payload_too_large, "
-                                  "model_unavailable, store_unavailable")
+    code: str = Field(
+        description="not_found, invalid_request, payload_too_large, "
+        "model_unavailable, store_unavailable"
+    )
 
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorBody, "description": "Unknown id"}}
+    404: {"model": ErrorBody, "description": "Unknown id"}
+}
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorBody, "description": "Model not loaded, cache empty or Redis down"},
     422: {"model": ErrorBody, "description": "Invalid request; detail names each field"},

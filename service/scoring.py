@@ -16,8 +16,9 @@ from service.schemas import ChurnScore, LeadIn, LeadScore, Reason
 TOP_REASONS = 5
 
 
-def churn_scores(store: OnlineStore, churn: LoadedModel[TabularScorer],
-                 customer_ids: Sequence[str]) -> tuple[list[ChurnScore], list[str]]:
+def churn_scores(
+    store: OnlineStore, churn: LoadedModel[TabularScorer], customer_ids: Sequence[str]
+) -> tuple[list[ChurnScore], list[str]]:
     """Score cached customers in one round trip; returns (scores, ids not in the cache)."""
     records = store.read_customers(list(dict.fromkeys(customer_ids)))
     known = [r for r in records if r.materialized]
@@ -27,10 +28,16 @@ def churn_scores(store: OnlineStore, churn: LoadedModel[TabularScorer],
     as_of = store.read_meta().get("as_of")
     scored = churn.model.score_records([r.features for r in known], top_reasons=TOP_REASONS)
     results = [
-        ChurnScore(customer_id=r.customer_id, probability=s.probability, score=s.score,
-                   risk_tier=s.tier, reasons_up=_reasons(s.reasons_up),
-                   reasons_down=_reasons(s.reasons_down), model_version=churn.version,
-                   as_of=as_of)
+        ChurnScore(
+            customer_id=r.customer_id,
+            probability=s.probability,
+            score=s.score,
+            risk_tier=s.tier,
+            reasons_up=_reasons(s.reasons_up),
+            reasons_down=_reasons(s.reasons_down),
+            model_version=churn.version,
+            as_of=as_of,
+        )
         for r, s in zip(known, scored, strict=True)
     ]
     return results, missing
@@ -41,13 +48,22 @@ def lead_scores(lead: LoadedModel[TabularScorer], leads: Sequence[LeadIn]) -> li
     records = [lead_record_features(item.model_dump(exclude={"lead_id"})) for item in leads]
     scored = lead.model.score_records(records, top_reasons=TOP_REASONS)
     return [
-        LeadScore(lead_id=item.lead_id, probability=s.probability, score=s.score, grade=s.tier,
-                  reasons_up=_reasons(s.reasons_up), reasons_down=_reasons(s.reasons_down),
-                  missing=list(s.missing), model_version=lead.version)
+        LeadScore(
+            lead_id=item.lead_id,
+            probability=s.probability,
+            score=s.score,
+            grade=s.tier,
+            reasons_up=_reasons(s.reasons_up),
+            reasons_down=_reasons(s.reasons_down),
+            missing=list(s.missing),
+            model_version=lead.version,
+        )
         for item, s in zip(leads, scored, strict=True)
     ]
 
 
 def _reasons(reasons: Sequence[Any]) -> list[Reason]:
-    return [Reason(feature=r.feature, value=r.value, contribution=float(r.contribution),
-                   text=r.text) for r in reasons]
+    return [
+        Reason(feature=r.feature, value=r.value, contribution=float(r.contribution), text=r.text)
+        for r in reasons
+    ]

@@ -62,5 +62,6 @@ def store(redis_url: str, key_prefix: str) -> Iterator[RedisOnlineStore]:
 @pytest.fixture
 def mlflow_settings(tmp_path: Path, key_prefix: str) -> Settings:
     """Settings pointing MLflow at a SQLite store in a temp dir (never the repo's mlruns/)."""
-    return Settings(mlflow_tracking_uri=f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}",
-                    key_prefix=key_prefix)
+    return Settings(
+        mlflow_tracking_uri=f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}", key_prefix=key_prefix
+    )

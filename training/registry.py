@@ -142,8 +142,12 @@ def list_versions(settings: Settings, model_name: str) -> list[RegisteredVersion
     versions = client.search_model_versions(f"name='{model_name}'")
     return sorted(
         (
-            RegisteredVersion(model_name, str(v.version), v.run_id,
-                              tuple(sorted(by_version.get(str(v.version), []))))
+            RegisteredVersion(
+                model_name,
+                str(v.version),
+                v.run_id,
+                tuple(sorted(by_version.get(str(v.version), []))),
+            )
             for v in versions
         ),
         key=lambda v: int(v.version),

@@ -76,16 +76,19 @@ def load_arrays(bundle_dir: Path) -> RecArrays:
     if not path.is_file():
         raise BundleError(f"{bundle_dir}: no {ARRAYS_FILE}")
     with np.load(path, allow_pickle=False) as data:
-        missing = [f.name for f in fields(RecArrays)
-                   if f.name not in data.files and f.default_factory is MISSING]
+        missing = [
+            f.name
+            for f in fields(RecArrays)
+            if f.name not in data.files and f.default_factory is MISSING
+        ]
         if missing:
             raise BundleError(f"{path}: missing arrays {missing}")
-        return RecArrays(**{f.name: data[f.name] for f in fields(RecArrays)
-                            if f.name in data.files})
+        return RecArrays(
+            **{f.name: data[f.name] for f in fields(RecArrays) if f.name in data.files}
+        )
 
 
-def confidence(weights: npt.NDArray[np.floating], scheme: str, alpha: float,
-               eps: float) -> F32:
+def confidence(weights: npt.NDArray[np.floating], scheme: str, alpha: float, eps: float) -> F32:
     """Confidence of observed interactions: 1 + alpha * w (linear) or 1 + alpha * log1p(w/eps)."""
     w = np.asarray(weights, dtype=np.float64)
     if scheme == "linear":

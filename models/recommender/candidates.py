@@ -15,9 +15,24 @@ from models.recommender.arrays import F32, I64, RecArrays, top_k
 DAY = 86400.0
 GENERATORS = ("als", "ease", "cooc", "popular", "trending", "segment")
 FEATURES = (
-    "als_score", "als_rank", "ease_score", "ease_rank", "cooc_score", "cooc_rank", "knn_max",
-    "knn_recent", "log_pop", "pop_rank", "log_trend", "trend_ratio", "segment_share",
-    "price_ratio", "category_share", "days_since_category", "days_since_last", "log_history",
+    "als_score",
+    "als_rank",
+    "ease_score",
+    "ease_rank",
+    "cooc_score",
+    "cooc_rank",
+    "knn_max",
+    "knn_recent",
+    "log_pop",
+    "pop_rank",
+    "log_trend",
+    "trend_ratio",
+    "segment_share",
+    "price_ratio",
+    "category_share",
+    "days_since_category",
+    "days_since_last",
+    "log_history",
     "generator_count",
 )
 RECENT = 5  # history items that count as "recent" for `knn_recent`
@@ -74,8 +89,7 @@ def ranks_of(key: np.ndarray, items: np.ndarray) -> np.ndarray:
     group = np.searchsorted(uniq, query)
     equal = np.flatnonzero((right > 0) & (uniq[np.maximum(right - 1, 0)] == key))
     tied = np.sort((right[equal] - 1) * len(key) + equal)  # (group, index), lexicographic
-    ties = np.searchsorted(tied, group * len(key) + items) - np.searchsorted(tied,
-                                                                          group * len(key))
+    ties = np.searchsorted(tied, group * len(key) + items) - np.searchsorted(tied, group * len(key))
     result: np.ndarray = (below[group] + ties + 1).astype(np.float64)
     return result
 
@@ -115,11 +129,19 @@ def ease_scores(arrays: RecArrays, hist_items: np.ndarray) -> np.ndarray:
     return out
 
 
-def build_candidates(arrays: RecArrays, unit_factors: F32, vector: F32, hist_items: np.ndarray,
-                     hist_weights: np.ndarray, hist_times: np.ndarray, mask: np.ndarray,
-                     segment: int | None, now: float,
-                     config: CandidateConfig = CandidateConfig(),
-                     pop_rank: np.ndarray | None = None) -> Candidates:
+def build_candidates(
+    arrays: RecArrays,
+    unit_factors: F32,
+    vector: F32,
+    hist_items: np.ndarray,
+    hist_weights: np.ndarray,
+    hist_times: np.ndarray,
+    mask: np.ndarray,
+    segment: int | None,
+    now: float,
+    config: CandidateConfig = CandidateConfig(),
+    pop_rank: np.ndarray | None = None,
+) -> Candidates:
     """Merge the generators' top lists (allowed items only) and compute every feature.
 
     `pop_rank` is `popularity_rank(arrays)`, which serving precomputes once per model; without
@@ -139,25 +161,44 @@ def build_candidates(arrays: RecArrays, unit_factors: F32, vector: F32, hist_ite
         "popular": top_k(np.where(mask, pop, -np.inf), config.popular),
         "trending": top_k(np.where(mask & (trend > 0), trend, -np.inf), config.trending),
         "segment": top_k(np.where(mask & (seg > 0), seg, -np.inf), config.segment)
-        if has_seg else np.zeros(0, np.int64),
+        if has_seg
+        else np.zeros(0, np.int64),
     }
     items = np.unique(np.concatenate(list(lists.values())))
     ranks = {g: _list_ranks(order, items) for g, order in lists.items()}
     best = np.argmin(np.vstack([ranks[g] for g in GENERATORS]), axis=0)
     generator = [GENERATORS[b] for b in best.tolist()]
     n_gen = np.sum(np.vstack([np.isfinite(ranks[g]) for g in GENERATORS]), axis=0)
-    cand_pop_rank = ranks_of(-pop.astype(np.float64), items) if pop_rank is None else \
-        pop_rank[items]
-    feats = _features(arrays, unit_factors, items, (als, ease, cooc, cand_pop_rank),
-                      hist_items, hist_weights, hist_times, seg if has_seg else None, now, n_gen)
+    cand_pop_rank = (
+        ranks_of(-pop.astype(np.float64), items) if pop_rank is None else pop_rank[items]
+    )
+    feats = _features(
+        arrays,
+        unit_factors,
+        items,
+        (als, ease, cooc, cand_pop_rank),
+        hist_items,
+        hist_weights,
+        hist_times,
+        seg if has_seg else None,
+        now,
+        n_gen,
+    )
     return Candidates(items, feats, generator)
 
 
-def _features(arrays: RecArrays, unit: F32, items: I64,
-              scores: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-              hist_items: np.ndarray,
-              hist_weights: np.ndarray, hist_times: np.ndarray, seg: np.ndarray | None,
-              now: float, n_gen: np.ndarray) -> F32:
+def _features(
+    arrays: RecArrays,
+    unit: F32,
+    items: I64,
+    scores: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    hist_items: np.ndarray,
+    hist_weights: np.ndarray,
+    hist_times: np.ndarray,
+    seg: np.ndarray | None,
+    now: float,
+    n_gen: np.ndarray,
+) -> F32:
     als, ease, cooc, pop_rank = scores
     covered = np.isfinite(ease[items])
     has_cooc = cooc[items] > 0
@@ -170,22 +211,40 @@ def _features(arrays: RecArrays, unit: F32, items: I64,
     pop = arrays.item_popularity.astype(np.float64)
     knn, knn_recent, days_last = _history_features(unit, items, hist_items, hist_times, now)
     trend = arrays.item_trend[items].astype(np.float64)
-    seg_share = seg[items] / max(float(seg.max()), 1.0) if seg is not None else \
-        np.full(len(items), np.nan)
+    seg_share = (
+        seg[items] / max(float(seg.max()), 1.0) if seg is not None else np.full(len(items), np.nan)
+    )
     price = arrays.item_price
     hist_price = price[hist_items] if len(hist_items) else np.zeros(0)
     usual = float(np.nanmean(hist_price)) if np.isfinite(hist_price).any() else np.nan
-    cat_share, days = _category_features(arrays, items, hist_items, hist_weights, hist_times,
-                                         now)
-    cols = [als[items], als_rank, ease[items], ease_rank, cooc[items], cooc_rank, knn, knn_recent,
-            np.log1p(pop[items]), pop_rank, np.log1p(trend), trend / (pop[items] + 1.0),
-            seg_share, price[items] / usual, cat_share, days, np.full(len(items), days_last),
-            np.full(len(items), np.log1p(len(hist_items))), n_gen]
+    cat_share, days = _category_features(arrays, items, hist_items, hist_weights, hist_times, now)
+    cols = [
+        als[items],
+        als_rank,
+        ease[items],
+        ease_rank,
+        cooc[items],
+        cooc_rank,
+        knn,
+        knn_recent,
+        np.log1p(pop[items]),
+        pop_rank,
+        np.log1p(trend),
+        trend / (pop[items] + 1.0),
+        seg_share,
+        price[items] / usual,
+        cat_share,
+        days,
+        np.full(len(items), days_last),
+        np.full(len(items), np.log1p(len(hist_items))),
+        n_gen,
+    ]
     return np.column_stack(cols).astype(np.float32)
 
 
-def _history_features(unit: F32, items: I64, hist_items: np.ndarray, hist_times: np.ndarray,
-                      now: float) -> tuple[np.ndarray, np.ndarray, float]:
+def _history_features(
+    unit: F32, items: I64, hist_items: np.ndarray, hist_times: np.ndarray, now: float
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Max cosine to the whole history and to the `RECENT` latest items; days since last event."""
     if not len(hist_items):
         return np.zeros(len(items)), np.zeros(len(items)), np.nan
@@ -195,9 +254,14 @@ def _history_features(unit: F32, items: I64, hist_items: np.ndarray, hist_times:
     return sims.max(axis=1), sims[:, latest].max(axis=1), days_last
 
 
-def _category_features(arrays: RecArrays, items: I64, hist_items: np.ndarray,
-                       hist_weights: np.ndarray, hist_times: np.ndarray,
-                       now: float) -> tuple[np.ndarray, np.ndarray]:
+def _category_features(
+    arrays: RecArrays,
+    items: I64,
+    hist_items: np.ndarray,
+    hist_weights: np.ndarray,
+    hist_times: np.ndarray,
+    now: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """Share of the customer's weight in each candidate's category; days since last touch."""
     n_cat = len(arrays.categories)
     cand_cat = arrays.item_category[items]
@@ -211,5 +275,4 @@ def _category_features(arrays: RecArrays, items: I64, hist_items: np.ndarray,
     share = weight / max(float(weight.sum()), 1e-9)
     safe = np.maximum(cand_cat, 0)
     days = np.where(np.isfinite(last[safe]), (now - last[safe]) / DAY, np.nan)
-    return (np.where(cand_cat >= 0, share[safe], np.nan),
-            np.where(cand_cat >= 0, days, np.nan))
+    return (np.where(cand_cat >= 0, share[safe], np.nan), np.where(cand_cat >= 0, days, np.nan))

@@ -40,12 +40,10 @@ class Catalog:
         self.pos: dict[str, int] = {item: i for i, item in enumerate(self.ids)}
         self.category_code = {c: i for i, c in enumerate(arrays.categories.tolist())}
         norms = np.linalg.norm(arrays.item_factors, axis=1, keepdims=True)
-        self.unit_factors: F32 = (arrays.item_factors / np.maximum(norms, 1e-9)).astype(
-            np.float32)
+        self.unit_factors: F32 = (arrays.item_factors / np.maximum(norms, 1e-9)).astype(np.float32)
         pop = arrays.item_popularity.astype(np.float64)
         # Tiny popularity tie-breaker so equal scores order by popularity, deterministically.
-        self.pop_tiebreak = (pop / max(float(pop.max(initial=0.0)), 1.0) * 1e-6).astype(
-            np.float32)
+        self.pop_tiebreak = (pop / max(float(pop.max(initial=0.0)), 1.0) * 1e-6).astype(np.float32)
         # The ranker's `pop_rank` feature does not depend on the request: computed once here.
         self.pop_rank: np.ndarray = popularity_rank(arrays)
 
@@ -111,12 +109,14 @@ class Catalog:
         total = max(float(pop.max(initial=0.0)), 1.0)
         return [RecItem(self.ids[i], float(pop[i] / total), reason, source) for i in picks]
 
-    def because(self, picks: I64, scores: np.ndarray, history: History,
-                source: str) -> list[RecItem]:
+    def because(
+        self, picks: I64, scores: np.ndarray, history: History, source: str
+    ) -> list[RecItem]:
         """RecItems whose reason names the history item most similar to each pick."""
         if not len(history):
-            return [RecItem(self.ids[i], float(scores[i]), "recommended for you", source)
-                    for i in picks]
+            return [
+                RecItem(self.ids[i], float(scores[i]), "recommended for you", source) for i in picks
+            ]
         sims = self.unit_factors[picks] @ self.unit_factors[history.items].T
         same = picks[:, None] == history.items[None, :]
         sims = np.where(same, -np.inf, sims * np.log1p(history.weights)[None, :])

@@ -53,8 +53,9 @@ UPSELL_STEP = 1.15  # a higher price tier: at least 15% above the anchor item's 
 class RecommenderModel:
     """ALS (optionally re-ranked by LightGBM) with fold-in of real-time events."""
 
-    def __init__(self, arrays: RecArrays, manifest: Manifest,
-                 ranker: RuntimeRanker | None = None) -> None:
+    def __init__(
+        self, arrays: RecArrays, manifest: Manifest, ranker: RuntimeRanker | None = None
+    ) -> None:
         self.arrays = arrays
         self.manifest = manifest
         self.catalog = Catalog(arrays)
@@ -83,9 +84,14 @@ class RecommenderModel:
     def version_info(self) -> dict[str, Any]:
         """Identity of the loaded bundle (for responses and /readyz)."""
         m = self.manifest
-        return {"kind": m.kind, "trained_at": m.trained_at, "mlflow_run_id": m.mlflow_run_id,
-                "data_hash": m.data_hash, "as_of": m.as_of,
-                "champion": m.details.get("champion", "als")}
+        return {
+            "kind": m.kind,
+            "trained_at": m.trained_at,
+            "mlflow_run_id": m.mlflow_run_id,
+            "data_hash": m.data_hash,
+            "as_of": m.as_of,
+            "champion": m.details.get("champion", "als"),
+        }
 
     def has_item(self, item_id: str) -> bool:
         """Whether the item is in the model's catalogue."""
@@ -121,8 +127,9 @@ class RecommenderModel:
         code = -1 if user is None else int(self.arrays.user_segment[user])
         return str(self.arrays.segments[code]) if code >= 0 else None
 
-    def user_vector(self, state: Mapping[str, bytes],
-                    recent: Sequence[RecentEvent]) -> tuple[F32 | None, History]:
+    def user_vector(
+        self, state: Mapping[str, bytes], recent: Sequence[RecentEvent]
+    ) -> tuple[F32 | None, History]:
         """The user's vector with recent events folded in, and the merged history."""
         n_items, n_factors = self.arrays.item_factors.shape
         vector, history = decode_state(state, self.model_id, n_factors, n_items)
@@ -134,16 +141,23 @@ class RecommenderModel:
             vector = fold_in(self.arrays.item_factors, self._yty, history.items, conf, self._reg)
         return vector, history
 
-    def recommend(self, state: Mapping[str, bytes], recent: Sequence[RecentEvent], k: int,
-                  filters: RecFilters, segment: str | None = None) -> RecResult:
+    def recommend(
+        self,
+        state: Mapping[str, bytes],
+        recent: Sequence[RecentEvent],
+        k: int,
+        filters: RecFilters,
+        segment: str | None = None,
+    ) -> RecResult:
         """Top-k items for a customer; cold start falls back to (segment) popularity."""
         vector, history = self.user_vector(state, recent)
         mask = self.catalog.allowed(filters, history)
         if vector is None:
             return self._popular(k, mask, segment)
         if self.ranker is not None:
-            items = self.ranker.recommend(self.catalog, vector, history, mask, k, segment,
-                                          self.as_of_ts)
+            items = self.ranker.recommend(
+                self.catalog, vector, history, mask, k, segment, self.as_of_ts
+            )
         else:
             scores = self.arrays.item_factors @ vector
             picks = top_k(np.where(mask, scores, -np.inf), k)
@@ -158,8 +172,7 @@ class RecommenderModel:
         picks, source = self.catalog.popular(k, mask, seg)
         return RecResult(self.catalog.popular_items(picks, source, seg), fallback=source)
 
-    def similar_items(self, item_id: str, k: int,
-                      filters: RecFilters | None = None) -> RecResult:
+    def similar_items(self, item_id: str, k: int, filters: RecFilters | None = None) -> RecResult:
         """Items whose ALS factors are closest (cosine) to `item_id`'s."""
         item = self.catalog.index(item_id)
         unit = self.catalog.unit_factors
@@ -167,11 +180,14 @@ class RecommenderModel:
         mask = self.catalog.allowed(filters or RecFilters(), History.empty())
         mask[item] = False
         picks = top_k(np.where(mask, scores, -np.inf), k)
-        return RecResult([RecItem(self.catalog.ids[i], float(scores[i]),
-                                  f"similar to {item_id}", "similar") for i in picks])
+        return RecResult(
+            [
+                RecItem(self.catalog.ids[i], float(scores[i]), f"similar to {item_id}", "similar")
+                for i in picks
+            ]
+        )
 
-    def bought_together(self, item_id: str, k: int,
-                        filters: RecFilters | None = None) -> RecResult:
+    def bought_together(self, item_id: str, k: int, filters: RecFilters | None = None) -> RecResult:
         """Items most often bought by the buyers of `item_id` (P(j | i)); lift breaks ties."""
         item = self.catalog.index(item_id)
         a = self.arrays
@@ -187,12 +203,21 @@ class RecommenderModel:
         conf = counts / n_buyers
         lift = conf / np.maximum(a.item_buyers[partners] / max(len(a.user_ids), 1), 1e-9)
         order = np.lexsort((-lift, -conf))[:k]
-        return RecResult([RecItem(self.catalog.ids[int(partners[o])], float(conf[o]),
-                                  f"often bought together with {item_id}", "bought_together")
-                          for o in order])
+        return RecResult(
+            [
+                RecItem(
+                    self.catalog.ids[int(partners[o])],
+                    float(conf[o]),
+                    f"often bought together with {item_id}",
+                    "bought_together",
+                )
+                for o in order
+            ]
+        )
 
-    def upsell(self, state: Mapping[str, bytes], recent: Sequence[RecentEvent], k: int,
-               filters: RecFilters) -> RecResult:
+    def upsell(
+        self, state: Mapping[str, bytes], recent: Sequence[RecentEvent], k: int, filters: RecFilters
+    ) -> RecResult:
         """Pricier items in the categories of the customer's latest items, by affinity."""
         vector, history = self.user_vector(state, recent)
         a = self.arrays
@@ -209,14 +234,24 @@ class RecommenderModel:
         best = np.full(len(self.catalog), -np.inf, np.float32)
         anchor_of = np.full(len(self.catalog), -1, np.int64)
         for anchor in anchors.tolist():  # most recent anchor wins ties
-            tier = (a.item_category == a.item_category[anchor]) & base & (
-                a.item_price >= a.item_price[anchor] * UPSELL_STEP)
+            tier = (
+                (a.item_category == a.item_category[anchor])
+                & base
+                & (a.item_price >= a.item_price[anchor] * UPSELL_STEP)
+            )
             fresh = tier & (anchor_of < 0)
             best[fresh], anchor_of[fresh] = affinity[fresh], anchor
         picks = top_k(best, k)
         verb = {PURCHASE: "bought"}
-        return RecResult([RecItem(
-            self.catalog.ids[i], float(best[i]),
-            f"an upgrade from {self.catalog.ids[int(anchor_of[i])]} you "
-            f"{verb.get(int(history.events[history.items == anchor_of[i]][0]), 'viewed')}",
-            "upsell") for i in picks])
+        return RecResult(
+            [
+                RecItem(
+                    self.catalog.ids[i],
+                    float(best[i]),
+                    f"an upgrade from {self.catalog.ids[int(anchor_of[i])]} you "
+                    f"{verb.get(int(history.events[history.items == anchor_of[i]][0]), 'viewed')}",
+                    "upsell",
+                )
+                for i in picks
+            ]
+        )

@@ -14,8 +14,7 @@ from models.recommender.catalog import Catalog
 from models.recommender.state import History
 from models.recommender.types import RecItem
 
-_REASONS = {"popular": "popular", "trending": "trending now",
-            "segment": "popular in your segment"}
+_REASONS = {"popular": "popular", "trending": "trending now", "segment": "popular in your segment"}
 
 
 class RuntimeRanker:
@@ -31,8 +30,10 @@ class RuntimeRanker:
         import lightgbm as lgb
 
         if list(details.get("features", [])) != list(FEATURES):
-            raise BundleError(f"{path}: ranker features {details.get('features')} differ from "
-                              f"this runtime's {list(FEATURES)}")
+            raise BundleError(
+                f"{path}: ranker features {details.get('features')} differ from "
+                f"this runtime's {list(FEATURES)}"
+            )
         booster = lgb.Booster(model_file=str(path))
         return cls(booster, CandidateConfig(**details.get("candidates", {})))
 
@@ -40,14 +41,31 @@ class RuntimeRanker:
         """Ranking scores of candidate rows (single-threaded: one request, few rows)."""
         return np.asarray(self.booster.predict(features, num_threads=1), dtype=np.float64)
 
-    def recommend(self, catalog: Catalog, vector: F32, history: History, mask: np.ndarray,
-                  k: int, segment: str | None, as_of_ts: float | None) -> list[RecItem]:
+    def recommend(
+        self,
+        catalog: Catalog,
+        vector: F32,
+        history: History,
+        mask: np.ndarray,
+        k: int,
+        segment: str | None,
+        as_of_ts: float | None,
+    ) -> list[RecItem]:
         """Top-k re-ranked candidates with a reason from the generator that found each."""
         now = float(max(history.times.max(initial=0.0), as_of_ts or 0.0))
-        cands = build_candidates(catalog.arrays, catalog.unit_factors, vector,
-                                 history.items, history.weights, history.times, mask,
-                                 catalog.segment_index(segment), now, self.config,
-                                 pop_rank=catalog.pop_rank)
+        cands = build_candidates(
+            catalog.arrays,
+            catalog.unit_factors,
+            vector,
+            history.items,
+            history.weights,
+            history.times,
+            mask,
+            catalog.segment_index(segment),
+            now,
+            self.config,
+            pop_rank=catalog.pop_rank,
+        )
         if not len(cands.items):
             return []
         scores = self.score(cands.features)

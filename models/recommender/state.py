@@ -31,8 +31,12 @@ class History:
 
     @classmethod
     def empty(cls) -> History:
-        return cls(np.zeros(0, np.int32), np.zeros(0, np.float32), np.zeros(0, np.int8),
-                   np.zeros(0, np.float64))
+        return cls(
+            np.zeros(0, np.int32),
+            np.zeros(0, np.float32),
+            np.zeros(0, np.int8),
+            np.zeros(0, np.float64),
+        )
 
     def __len__(self) -> int:
         return len(self.items)
@@ -51,8 +55,9 @@ def encode_state(arrays: RecArrays, user: int, model_id: str) -> dict[str, bytes
     }
 
 
-def decode_state(state: Mapping[str, bytes], model_id: str, n_factors: int,
-                 n_items: int) -> tuple[F32 | None, History]:
+def decode_state(
+    state: Mapping[str, bytes], model_id: str, n_factors: int, n_items: int
+) -> tuple[F32 | None, History]:
     """User vector (None when absent) and history; a state of another model counts as empty."""
     if not state or state.get(STATE_MODEL, b"").decode("ascii", "replace") != model_id:
         return None, History.empty()
@@ -70,8 +75,12 @@ def decode_state(state: Mapping[str, bytes], model_id: str, n_factors: int,
     return (factors if len(factors) == n_factors else None), history
 
 
-def merge_recent(history: History, recent: Sequence[RecentEvent], item_pos: Mapping[str, int],
-                 event_weights: Mapping[str, float]) -> tuple[History, int]:
+def merge_recent(
+    history: History,
+    recent: Sequence[RecentEvent],
+    item_pos: Mapping[str, int],
+    event_weights: Mapping[str, float],
+) -> tuple[History, int]:
     """History with the recent events added (weights summed, strongest event, latest time).
 
     Events on items outside the catalogue are skipped. Returns the history and how many events

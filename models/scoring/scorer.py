@@ -9,7 +9,6 @@ service share this module; `score_records` builds the float matrix without panda
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from models.bundle import BundleError, Manifest, read_manifest
-from models.scoring.reasons import BOOL, CATEGORICAL, NUMERIC, Reason, is_missing
+from models.scoring.reasons import CATEGORICAL, NUMERIC, Reason
 from models.scoring.reasons import top_reasons as explain
+from models.scoring.specs import FeatureSpec, encode_frame, encode_records, specs_from_details
 
 if TYPE_CHECKING:
     import lightgbm as lgb
@@ -28,19 +28,6 @@ KINDS = ("churn", "lead")
 MODEL_FILE = "model.txt"
 LINEAR_FILE = "linear.json"
 CALIBRATION_FILE = "calibration.json"
-
-
-@dataclass(frozen=True)
-class FeatureSpec:
-    """One model input: its name, kind and (for categoricals) the known categories."""
-
-    name: str
-    kind: str
-    categories: tuple[str, ...] = ()
-
-    def codes(self) -> dict[str, float]:
-        """Category -> code; unseen categories are absent and encode as missing (NaN)."""
-        return {c: float(i) for i, c in enumerate(self.categories)}
 
 
 @dataclass(frozen=True)
@@ -53,79 +40,6 @@ class Scored:
     reasons_up: list[Reason]
     reasons_down: list[Reason]
     missing: list[str] = field(default_factory=list)
-
-
-def specs_from_details(details: dict[str, Any]) -> list[FeatureSpec]:
-    """Feature specs as stored in a manifest's details."""
-    return [FeatureSpec(f["name"], f["kind"], tuple(f.get("categories", ()))) for f in
-            details["features"]]
-
-
-def encode_frame(df: pd.DataFrame, specs: list[FeatureSpec]) -> np.ndarray:
-    """A float matrix of `df` in model order; absent columns and unseen categories are NaN."""
-    out = np.full((len(df), len(specs)), np.nan)
-    for j, spec in enumerate(specs):
-        if spec.name not in df.columns:
-            continue
-        col = df[spec.name]
-        if spec.kind == CATEGORICAL:
-            mapped = col.astype("string").map(spec.codes())
-            out[:, j] = pd.to_numeric(mapped, errors="coerce").to_numpy(float, na_value=np.nan)
-        elif spec.kind == BOOL and not pd.api.types.is_numeric_dtype(col):
-            out[:, j] = col.map(_bool_value).to_numpy(float, na_value=np.nan)
-        else:
-            try:
-                out[:, j] = pd.to_numeric(col).to_numpy(float, na_value=np.nan)
-            except (ValueError, TypeError) as exc:
-                raise ValueError(f"column {spec.name!r}: not numeric ({exc})") from exc
-    return out
-
-
-def encode_records(
-    records: list[dict[str, Any]], specs: list[FeatureSpec]
-) -> tuple[np.ndarray, list[list[str]]]:
-    """A float matrix of request records (no pandas) and, per record, its missing features."""
-    maps = {s.name: s.codes() for s in specs if s.kind == CATEGORICAL}
-    out = np.full((len(records), len(specs)), np.nan)
-    missing: list[list[str]] = []
-    for i, record in enumerate(records):
-        lacking = []
-        for j, spec in enumerate(specs):
-            value = record.get(spec.name)
-            if is_missing(value):
-                lacking.append(spec.name)
-            elif spec.kind == CATEGORICAL:
-                out[i, j] = maps[spec.name].get(str(value), math.nan)
-            else:
-                out[i, j] = _number(value, spec, i)
-        missing.append(lacking)
-    return out, missing
-
-
-def _number(value: Any, spec: FeatureSpec, row: int) -> float:
-    if spec.kind == BOOL:
-        flag = _bool_value(value)
-        if flag is not None:
-            return flag
-    elif not isinstance(value, str):
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            pass
-    raise ValueError(f"record {row}, feature {spec.name!r}: {value!r} is not {spec.kind}")
-
-
-def _bool_value(value: Any) -> float | None:
-    if is_missing(value):
-        return None
-    if isinstance(value, str):
-        low = value.strip().lower()
-        if low in ("true", "yes", "1", "y", "t"):
-            return 1.0
-        if low in ("false", "no", "0", "n", "f"):
-            return 0.0
-        return None
-    return 1.0 if bool(value) else 0.0
 
 
 class Calibrator:
@@ -160,8 +74,11 @@ class LinearPart:
         self.mean = np.array([spec["mean"].get(s.name, 0.0) for s in specs], dtype=float)
         self.scale = np.array([spec["scale"].get(s.name, 1.0) for s in specs], dtype=float)
         self.coef = np.array([spec["coef"].get(s.name, 0.0) for s in specs], dtype=float)
-        self.cat_coef = {j: np.asarray(spec["cat_coef"][s.name], dtype=float)
-                         for j, s in enumerate(specs) if s.kind == CATEGORICAL}
+        self.cat_coef = {
+            j: np.asarray(spec["cat_coef"][s.name], dtype=float)
+            for j, s in enumerate(specs)
+            if s.kind == CATEGORICAL
+        }
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
         """Per-feature log-odds terms (missing values contribute 0) plus the intercept column."""
@@ -215,8 +132,9 @@ class TabularScorer:
         total = np.zeros((len(x), len(self.specs) + 1))
         if self.booster is not None:
             # num_threads=1: OpenMP limits set in the lifespan do not reach request threads.
-            total += self.weight * np.asarray(self.booster.predict(x, pred_contrib=True,
-                                                                   num_threads=1))
+            total += self.weight * np.asarray(
+                self.booster.predict(x, pred_contrib=True, num_threads=1)
+            )
         if self.linear is not None:
             total += (1 - self.weight) * self.linear.contributions(x)
         return total
@@ -225,8 +143,7 @@ class TabularScorer:
         """Blended log-odds of an encoded matrix (before calibration)."""
         raw = np.zeros(len(x))
         if self.booster is not None:
-            raw += self.weight * np.asarray(self.booster.predict(x, raw_score=True,
-                                                                 num_threads=1))
+            raw += self.weight * np.asarray(self.booster.predict(x, raw_score=True, num_threads=1))
         if self.linear is not None:
             raw += (1 - self.weight) * self.linear.contributions(x).sum(axis=1)
         return raw
@@ -244,8 +161,9 @@ class TabularScorer:
     def score_frame(self, df: pd.DataFrame) -> pd.DataFrame:
         """Batch scores: [id column if the bundle has one,] probability, score, tier."""
         prob = self.probabilities(encode_frame(df, self.specs))
-        out = pd.DataFrame({"probability": prob, "score": to_score(prob),
-                            "tier": self.tiers(prob)}, index=df.index)
+        out = pd.DataFrame(
+            {"probability": prob, "score": to_score(prob), "tier": self.tiers(prob)}, index=df.index
+        )
         if self.id_col and self.id_col in df.columns:
             out.insert(0, self.id_col, df[self.id_col].to_numpy())
         return out
@@ -262,10 +180,19 @@ class TabularScorer:
         results = []
         for i, record in enumerate(records):
             values = [record.get(name) for name in self.feature_names]
-            up, down = explain(contrib[i, :-1], values, self.feature_names, kinds,
-                               self.feature_text, top_reasons)
-            results.append(Scored(float(prob[i]), int(to_score(prob[i : i + 1])[0]), tiers[i],
-                                  up, down, missing[i]))
+            up, down = explain(
+                contrib[i, :-1], values, self.feature_names, kinds, self.feature_text, top_reasons
+            )
+            results.append(
+                Scored(
+                    float(prob[i]),
+                    int(to_score(prob[i : i + 1])[0]),
+                    tiers[i],
+                    up,
+                    down,
+                    missing[i],
+                )
+            )
         return results
 
 
@@ -282,5 +209,13 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-__all__ = ["NUMERIC", "FeatureSpec", "Reason", "Scored", "TabularScorer", "encode_frame",
-           "encode_records", "to_score"]
+__all__ = [
+    "NUMERIC",
+    "FeatureSpec",
+    "Reason",
+    "Scored",
+    "TabularScorer",
+    "encode_frame",
+    "encode_records",
+    "to_score",
+]

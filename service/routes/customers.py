@@ -21,8 +21,11 @@ def segments(store: CachedStoreDep) -> Segments:
 
 
 @router.get("/customers/{customer_id}", response_model=Customer360, responses=NOT_FOUND)
-def customer(customer_id: Annotated[str, Path(min_length=1, max_length=200)],
-             store: CachedStoreDep, models: ModelsDep) -> Customer360:
+def customer(
+    customer_id: Annotated[str, Path(min_length=1, max_length=200)],
+    store: CachedStoreDep,
+    models: ModelsDep,
+) -> Customer360:
     """Everything known about one customer: value tier, RFM segment, values, churn risk, tags."""
     record = store.read_customer(customer_id, max_events=0)
     if not record.materialized:

@@ -15,15 +15,18 @@ router = APIRouter(prefix="/v1", tags=["events"], responses=UNAVAILABLE)
 
 
 @router.post("/events", response_model=EventsAccepted, status_code=status.HTTP_202_ACCEPTED)
-def post_events(body: EventIn | EventBatchIn, store: StoreDep, models: ModelsDep,
-                settings: SettingsDep) -> EventsAccepted:
+def post_events(
+    body: EventIn | EventBatchIn, store: StoreDep, models: ModelsDep, settings: SettingsDep
+) -> EventsAccepted:
     """Store one event or a batch; the customer's next recommendations reflect them at once."""
     incoming = body.events if isinstance(body, EventBatchIn) else [body]
     if len(incoming) > settings.max_batch:
         raise BadRequest(f"at most {settings.max_batch} events per request, got {len(incoming)}")
     now = time.time()
-    events = [Event(e.customer_id, e.item_id, e.event_type, e.timestamp or now, e.quantity,
-                    e.amount) for e in incoming]
+    events = [
+        Event(e.customer_id, e.item_id, e.event_type, e.timestamp or now, e.quantity, e.amount)
+        for e in incoming
+    ]
     store.append_events(events)
     rec = models.recommender
     unknown = sorted({e.item_id for e in events if rec and not rec.model.has_item(e.item_id)})

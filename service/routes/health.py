@@ -25,6 +25,12 @@ def readyz(store: StoreDep, models: ModelsDep) -> JSONResponse:
     meta = store.read_meta() if version else {}
     versions = models.versions()
     ready = store_ok and version is not None and all(versions.values())
-    body = Readiness(ready=ready, store=store_ok, cache_version=version, as_of=meta.get("as_of"),
-                     models=versions, errors=models.errors)
+    body = Readiness(
+        ready=ready,
+        store=store_ok,
+        cache_version=version,
+        as_of=meta.get("as_of"),
+        models=versions,
+        errors=models.errors,
+    )
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)

@@ -19,29 +19,34 @@ K = Annotated[int, Query(ge=1, le=1000)]
 
 
 @router.get("/{item_id}/similar", response_model=Recommendations, responses=NOT_FOUND)
-def similar(item_id: ItemId, rec: RecommenderDep, settings: SettingsDep,
-            k: K = 10) -> Recommendations:
+def similar(
+    item_id: ItemId, rec: RecommenderDep, settings: SettingsDep, k: K = 10
+) -> Recommendations:
     """Items most similar to this one (collaborative-filtering item factors)."""
     return _call(rec.model.similar_items, item_id, k, settings.max_k, rec.version)
 
 
-@router.get("/{item_id}/bought-together", response_model=Recommendations,
-            responses=NOT_FOUND)
-def bought_together(item_id: ItemId, rec: RecommenderDep, settings: SettingsDep,
-                    k: K = 10) -> Recommendations:
+@router.get("/{item_id}/bought-together", response_model=Recommendations, responses=NOT_FOUND)
+def bought_together(
+    item_id: ItemId, rec: RecommenderDep, settings: SettingsDep, k: K = 10
+) -> Recommendations:
     """Items frequently bought with this one (cross-sell)."""
     return _call(rec.model.bought_together, item_id, k, settings.max_k, rec.version)
 
 
-def _call(method: Callable[[str, int], RecResult], item_id: str, k: int, max_k: int,
-          version: str) -> Recommendations:
+def _call(
+    method: Callable[[str, int], RecResult], item_id: str, k: int, max_k: int, version: str
+) -> Recommendations:
     if k > max_k:
         raise BadRequest(f"k must be at most {max_k}")
     try:
         result: RecResult = method(item_id, k)
     except UnknownItemError as exc:
         raise NotFound(f"item {item_id!r} is not in the catalogue") from exc
-    items = [RecommendedItem(item_id=i.item_id, score=float(i.score), reason=i.reason,
-                             source=i.source) for i in result.items]
-    return Recommendations(item_id=item_id, items=items, fallback=result.fallback,
-                           model_version=version)
+    items = [
+        RecommendedItem(item_id=i.item_id, score=float(i.score), reason=i.reason, source=i.source)
+        for i in result.items
+    ]
+    return Recommendations(
+        item_id=item_id, items=items, fallback=result.fallback, model_version=version
+    )

@@ -25,8 +25,12 @@ router = APIRouter(prefix="/v1", tags=["scores"], responses=UNAVAILABLE)
 
 
 @router.get("/customers/at-risk", response_model=AtRisk)
-def at_risk(store: CachedStoreDep, churn: ChurnDep, settings: SettingsDep,
-            limit: Annotated[int, Query(ge=1, le=10000)] = 50) -> AtRisk:
+def at_risk(
+    store: CachedStoreDep,
+    churn: ChurnDep,
+    settings: SettingsDep,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 50,
+) -> AtRisk:
     """Customers by churn risk, highest first, with reasons (for retention campaigns)."""
     if limit > settings.max_batch:
         raise BadRequest(f"limit must be at most {settings.max_batch}")
@@ -37,8 +41,11 @@ def at_risk(store: CachedStoreDep, churn: ChurnDep, settings: SettingsDep,
 
 
 @router.get("/customers/{customer_id}/churn", response_model=ChurnScore, responses=NOT_FOUND)
-def churn_one(customer_id: Annotated[str, Path(min_length=1, max_length=200)],
-              store: CachedStoreDep, churn: ChurnDep) -> ChurnScore:
+def churn_one(
+    customer_id: Annotated[str, Path(min_length=1, max_length=200)],
+    store: CachedStoreDep,
+    churn: ChurnDep,
+) -> ChurnScore:
     """Churn probability, risk tier and the reasons behind it for one customer."""
     found, missing = churn_scores(store, churn, [customer_id])
     if missing:
@@ -47,12 +54,14 @@ def churn_one(customer_id: Annotated[str, Path(min_length=1, max_length=200)],
 
 
 @router.post("/churn/score", response_model=ChurnBatch)
-def churn_batch(body: ChurnBatchRequest, store: CachedStoreDep, churn: ChurnDep,
-                settings: SettingsDep) -> ChurnBatch:
+def churn_batch(
+    body: ChurnBatchRequest, store: CachedStoreDep, churn: ChurnDep, settings: SettingsDep
+) -> ChurnBatch:
     """Churn scores for a batch of customer ids; unknown ids are listed, not fatal."""
     if len(body.customer_ids) > settings.max_batch:
-        raise BadRequest(f"at most {settings.max_batch} customer_ids per request, "
-                         f"got {len(body.customer_ids)}")
+        raise BadRequest(
+            f"at most {settings.max_batch} customer_ids per request, got {len(body.customer_ids)}"
+        )
     found, missing = churn_scores(store, churn, body.customer_ids)
     return ChurnBatch(results=found, not_found=missing, model_version=churn.version)
 

@@ -40,11 +40,19 @@ class World:
 
 def run_cli(env: dict[str, str], *args: str | Path) -> subprocess.CompletedProcess[str]:
     """Run `valuechain ARGS` as a subprocess; fail the test with its output when it fails."""
-    result = subprocess.run([*VALUECHAIN, *map(str, args)], env=env, capture_output=True,
-                            text=True, timeout=600, check=False)
+    result = subprocess.run(
+        [*VALUECHAIN, *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     if result.returncode != 0:
-        pytest.fail(f"valuechain {' '.join(map(str, args))} exited {result.returncode}:\n"
-                    f"{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+        pytest.fail(
+            f"valuechain {' '.join(map(str, args))} exited {result.returncode}:\n"
+            f"{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+        )
     return result
 
 
@@ -53,9 +61,15 @@ def world(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[
     """Generate, train the three models, compute value and materialize, once per session."""
     base = tmp_path_factory.mktemp("world")
     prefix = f"e2e{uuid.uuid4().hex[:8]}"
-    env = dict(os.environ, MLFLOW_TRACKING_URI=f"sqlite:///{base / 'mlruns' / 'mlflow.db'}",
-               REDIS_URL=redis_url, KEY_PREFIX=prefix, STATE_DIR=str(base / "var"),
-               MLFLOW_DISABLE_TELEMETRY="true", OPENBLAS_NUM_THREADS="1")
+    env = dict(
+        os.environ,
+        MLFLOW_TRACKING_URI=f"sqlite:///{base / 'mlruns' / 'mlflow.db'}",
+        REDIS_URL=redis_url,
+        KEY_PREFIX=prefix,
+        STATE_DIR=str(base / "var"),
+        MLFLOW_DISABLE_TELEMETRY="true",
+        OPENBLAS_NUM_THREADS="1",
+    )
     data = base / "data"
     run_cli(env, "generate", "--out", data, "--customers", "1500", "--seed", "7")
     run_cli(env, "train", "recommender", "--data", data)
@@ -63,14 +77,19 @@ def world(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[
     run_cli(env, "train", "lead", "--data", data)
     run_cli(env, "value", "--data", data, "--out", data / "value.parquet")
     run_cli(env, "materialize", "--data", data, "--value", data / "value.parquet")
-    settings = ServiceSettings(redis_url=redis_url, key_prefix=prefix,
-                               mlflow_tracking_uri=env["MLFLOW_TRACKING_URI"],
-                               state_dir=base / "var", model_refresh_seconds=0, max_batch=50)
+    settings = ServiceSettings(
+        redis_url=redis_url,
+        key_prefix=prefix,
+        mlflow_tracking_uri=env["MLFLOW_TRACKING_URI"],
+        state_dir=base / "var",
+        model_refresh_seconds=0,
+        max_batch=50,
+    )
     yield World(data, env, settings)
     client = redis.Redis.from_url(redis_url)
     keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
     for start in range(0, len(keys), 1000):
-        client.delete(*keys[start:start + 1000])
+        client.delete(*keys[start : start + 1000])
 
 
 def _free_port() -> int:
@@ -83,8 +102,9 @@ def _free_port() -> int:
 def api(world: World) -> Iterator[httpx.Client]:
     """The app served by uvicorn on a free local port; an HTTP client pointed at it."""
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(world.settings), host="127.0.0.1",
-                                           port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(world.settings), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60

@@ -35,8 +35,9 @@ def test_health_and_readiness_name_the_loaded_versions(api: httpx.Client) -> Non
     assert all(body["models"][role] == "1" for role in ("recommender", "churn", "lead"))
 
 
-def test_recommendations_for_a_known_customer(api: httpx.Client, buyer: str,
-                                              purchased: set[str]) -> None:
+def test_recommendations_for_a_known_customer(
+    api: httpx.Client, buyer: str, purchased: set[str]
+) -> None:
     resp = api.get(f"/v1/customers/{buyer}/recommendations", params={"k": 7})
     assert resp.status_code == 200, resp.text
     body = resp.json()
@@ -75,8 +76,7 @@ def test_unknown_customer_churn_is_404_with_a_message(api: httpx.Client) -> None
     assert "nobody-at-all" in resp.json()["detail"]
 
 
-def test_churn_batch_lists_unknown_ids_and_bounds_its_size(api: httpx.Client,
-                                                           buyer: str) -> None:
+def test_churn_batch_lists_unknown_ids_and_bounds_its_size(api: httpx.Client, buyer: str) -> None:
     resp = api.post("/v1/churn/score", json={"customer_ids": [buyer, "ghost"]})
     assert resp.status_code == 200
     assert [r["customer_id"] for r in resp.json()["results"]] == [buyer]
@@ -93,8 +93,16 @@ def test_at_risk_is_ordered_by_risk(api: httpx.Client) -> None:
 
 
 def test_lead_scores_single_and_batch(api: httpx.Client) -> None:
-    lead = {"lead_id": "L1", "source": "referral", "industry": "retail", "company_size": 120,
-            "email_opens": 8, "web_visits": 12, "content_downloads": 3, "meetings": 2}
+    lead = {
+        "lead_id": "L1",
+        "source": "referral",
+        "industry": "retail",
+        "company_size": 120,
+        "email_opens": 8,
+        "web_visits": 12,
+        "content_downloads": 3,
+        "meetings": 2,
+    }
     one = api.post("/v1/leads/score", json=lead)
     assert one.status_code == 200, one.text
     result = one.json()["results"][0]
@@ -138,13 +146,17 @@ def test_upsell_answers(api: httpx.Client, buyer: str) -> None:
 
 def test_openapi_documents_the_endpoints(api: httpx.Client) -> None:
     paths = api.get("/openapi.json").json()["paths"]
-    for path in ("/v1/customers/{customer_id}/recommendations", "/v1/customers/{customer_id}/churn",
-                 "/v1/leads/score", "/v1/events", "/readyz"):
+    for path in (
+        "/v1/customers/{customer_id}/recommendations",
+        "/v1/customers/{customer_id}/churn",
+        "/v1/leads/score",
+        "/v1/events",
+        "/readyz",
+    ):
         assert path in paths
 
 
-def test_an_event_changes_the_next_recommendations_at_once(api: httpx.Client,
-                                                           world: World) -> None:
+def test_an_event_changes_the_next_recommendations_at_once(api: httpx.Client, world: World) -> None:
     events = pd.read_parquet(world.data / "interactions.parquet")
     items = pd.read_parquet(world.data / "items.parquet")
     buys = events.loc[events["event_type"] == "purchase"]
@@ -156,8 +168,15 @@ def test_an_event_changes_the_next_recommendations_at_once(api: httpx.Client,
     counts = cats.reindex(touched).value_counts().reindex(cats.unique(), fill_value=0)
     target = str(counts.idxmin())
     picks = [str(i) for i in items.loc[items["category"] == target, "item_id"].head(4)]
-    posted = api.post("/v1/events", json={"events": [
-        {"customer_id": customer, "item_id": item, "event_type": "purchase"} for item in picks]})
+    posted = api.post(
+        "/v1/events",
+        json={
+            "events": [
+                {"customer_id": customer, "item_id": item, "event_type": "purchase"}
+                for item in picks
+            ]
+        },
+    )
     assert posted.status_code == 202 and posted.json()["accepted"] == 4
     after = api.get(f"/v1/customers/{customer}/recommendations", params={"k": 10}).json()
     before_ids = [i["item_id"] for i in before["items"]]
@@ -169,8 +188,9 @@ def test_an_event_changes_the_next_recommendations_at_once(api: httpx.Client,
 
 
 def test_a_bad_event_is_422_naming_the_field(api: httpx.Client) -> None:
-    resp = api.post("/v1/events", json={"customer_id": "c", "item_id": "i",
-                                        "event_type": "wishlist"})
+    resp = api.post(
+        "/v1/events", json={"customer_id": "c", "item_id": "i", "event_type": "wishlist"}
+    )
     assert resp.status_code == 422 and "event_type" in resp.text
 
 
@@ -209,8 +229,9 @@ def test_segments_add_up(api: httpx.Client, world: World) -> None:
     assert {"high", "mid", "low", "potential"} <= tiers
 
 
-def test_business_filters_hold(api: httpx.Client, world: World, buyer: str,
-                               purchased: set[str]) -> None:
+def test_business_filters_hold(
+    api: httpx.Client, world: World, buyer: str, purchased: set[str]
+) -> None:
     items = pd.read_parquet(world.data / "items.parquet").set_index("item_id")
     url = f"/v1/customers/{buyer}/recommendations"
     category = str(items.loc[sorted(purchased)[0], "category"])

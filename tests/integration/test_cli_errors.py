@@ -27,12 +27,19 @@ def broken_world(world: World, tmp_path: Path) -> Path:
 
 
 def _run(env: dict[str, str], *args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*VALUECHAIN, *map(str, args)], env=env, capture_output=True,
-                          text=True, timeout=600, check=False)
+    return subprocess.run(
+        [*VALUECHAIN, *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
-def test_materialize_refuses_and_writes_nothing(world: World, broken_world: Path,
-                                                redis_url: str) -> None:
+def test_materialize_refuses_and_writes_nothing(
+    world: World, broken_world: Path, redis_url: str
+) -> None:
     prefix = f"bad{uuid.uuid4().hex[:8]}"
     result = _run(dict(world.env, KEY_PREFIX=prefix), "materialize", "--data", broken_world)
     assert result.returncode != 0
@@ -52,7 +59,6 @@ def test_training_refuses_and_registers_nothing(world: World, broken_world: Path
 
 
 def test_generate_refuses_bad_arguments(world: World, tmp_path: Path) -> None:
-    result = _run(world.env, "generate", "--out", tmp_path / "w", "--customers", "0",
-                  "--seed", "1")
+    result = _run(world.env, "generate", "--out", tmp_path / "w", "--customers", "0", "--seed", "1")
     assert result.returncode != 0 and "customers" in result.stderr
     assert not (tmp_path / "w").exists()

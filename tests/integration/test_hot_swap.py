@@ -15,8 +15,9 @@ from training import registry
 pytestmark = pytest.mark.integration
 
 
-def test_alias_moves_are_picked_up_and_unchanged_models_are_reused(world: World,
-                                                                    tmp_path: Path) -> None:
+def test_alias_moves_are_picked_up_and_unchanged_models_are_reused(
+    world: World, tmp_path: Path
+) -> None:
     settings = Settings(mlflow_tracking_uri=world.settings.mlflow_tracking_uri)
     name = settings.churn_model
     before = load_models(world.settings)

@@ -15,9 +15,12 @@ pytestmark = pytest.mark.integration
 def _latest_run(client: MlflowClient, world: World, run_name: str) -> str:
     experiment = client.get_experiment_by_name(world.settings.mlflow_experiment)
     assert experiment is not None
-    runs = client.search_runs([experiment.experiment_id],
-                              f"attributes.run_name = '{run_name}'",
-                              order_by=["attributes.start_time DESC"], max_results=1)
+    runs = client.search_runs(
+        [experiment.experiment_id],
+        f"attributes.run_name = '{run_name}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
     assert runs, f"no MLflow run named {run_name}"
     return str(runs[0].info.run_id)
 
@@ -39,8 +42,9 @@ def tracking(world: World, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.mark.parametrize("kind", ["churn", "lead"])
-def test_scoring_runs_log_metrics_plots_and_a_signed_model(world: World, kind: str,
-                                                           tracking: str) -> None:
+def test_scoring_runs_log_metrics_plots_and_a_signed_model(
+    world: World, kind: str, tracking: str
+) -> None:
     client = MlflowClient(world.settings.mlflow_tracking_uri)
     run_id = _latest_run(client, world, f"train-{kind}")
     metrics = client.get_run(run_id).data.metrics

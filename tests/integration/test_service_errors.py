@@ -35,12 +35,15 @@ def test_a_missing_model_is_503(empty: TestClient) -> None:
     assert resp.status_code == 503 and resp.json()["code"] == "model_unavailable"
 
 
-@pytest.mark.parametrize("event", [
-    {"customer_id": "c", "item_id": "i", "event_type": "view", "timestamp": "NaN"},
-    {"customer_id": "c", "item_id": "i", "event_type": "view", "amount": "Infinity"},
-    {"customer_id": "c", "item_id": "i", "event_type": "view", "timestamp": 1e300},
-    {"customer_id": "", "item_id": "i", "event_type": "view"},
-])
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"customer_id": "c", "item_id": "i", "event_type": "view", "timestamp": "NaN"},
+        {"customer_id": "c", "item_id": "i", "event_type": "view", "amount": "Infinity"},
+        {"customer_id": "c", "item_id": "i", "event_type": "view", "timestamp": 1e300},
+        {"customer_id": "", "item_id": "i", "event_type": "view"},
+    ],
+)
 def test_events_with_impossible_values_are_422(empty: TestClient, event: dict[str, object]) -> None:
     # Guards the bug where a NaN timestamp was stored and broke the customer's next requests.
     resp = empty.post("/v1/events", json=event)
@@ -60,6 +63,7 @@ def test_a_redis_outage_is_503() -> None:
     store = RedisOnlineStore.from_url(f"redis://127.0.0.1:{port}/0")
     app = create_app(ServiceSettings(_env_file=None), store=store, models=ModelSet())
     with TestClient(app) as client:
-        resp = client.post("/v1/events", json={"customer_id": "c", "item_id": "i",
-                                               "event_type": "view"})
+        resp = client.post(
+            "/v1/events", json={"customer_id": "c", "item_id": "i", "event_type": "view"}
+        )
     assert resp.status_code == 503 and resp.json()["code"] == "store_unavailable"

@@ -33,8 +33,11 @@ class CountingConnection(redis.Connection):
 def counted(world: World) -> Iterator[TestClient]:
     url = redis.connection.parse_url(world.settings.redis_url or "")
     pool = redis.ConnectionPool(connection_class=CountingConnection, **url)
-    store = RedisOnlineStore(redis.Redis(connection_pool=pool), prefix=world.settings.key_prefix,
-                             version_cache_seconds=3600)
+    store = RedisOnlineStore(
+        redis.Redis(connection_pool=pool),
+        prefix=world.settings.key_prefix,
+        version_cache_seconds=3600,
+    )
     app = create_app(world.settings, store=store, models=load_models(world.settings))
     with TestClient(app) as client:
         yield client
@@ -56,8 +59,9 @@ def test_one_round_trip_per_entity(counted: TestClient, world: World) -> None:
     assert _round_trips(counted, "POST", "/v1/churn/score", json=batch) <= 2
 
 
-def test_requests_build_no_pandas_objects(counted: TestClient, world: World,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_requests_build_no_pandas_objects(
+    counted: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     customer = str(pd.read_parquet(world.data / "customers.parquet")["customer_id"].iloc[0])
 
     def refuse(*_: Any, **__: Any) -> None:

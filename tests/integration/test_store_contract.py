@@ -21,8 +21,7 @@ def test_nothing_is_visible_before_the_first_commit(store: RedisOnlineStore) -> 
     assert not store.read_customer("c1").materialized
 
 
-def test_commit_switches_versions_atomically_and_drops_the_old_one(
-        store: RedisOnlineStore) -> None:
+def test_commit_switches_versions_atomically_and_drops_the_old_one(store: RedisOnlineStore) -> None:
     first = store.begin_version()
     store.write_customers(first, [rec("c1", 1), rec("c2", 2)])
     store.commit_version(first)
@@ -66,8 +65,7 @@ def test_read_customers_in_one_batch(store: RedisOnlineStore) -> None:
     assert records[2].features == {"a": 4999}
 
 
-def test_events_newest_first_capped_and_survive_rematerialization(
-        store: RedisOnlineStore) -> None:
+def test_events_newest_first_capped_and_survive_rematerialization(store: RedisOnlineStore) -> None:
     capped = RedisOnlineStore(store._r, prefix=store._p, max_events=3)
     capped.append_events([Event("c1", f"i{n}", "view", float(n)) for n in range(5)])
     version = store.begin_version()
@@ -100,12 +98,18 @@ def test_an_unreadable_event_is_skipped_not_fatal(store: RedisOnlineStore) -> No
 
 def test_a_record_round_trips_features_value_and_state(store: RedisOnlineStore) -> None:
     version = store.begin_version()
-    written = CustomerRecord("c1", features={"x": 1.5, "region": "north"},
-                             value={"tier": "high", "tags": ["vip"]},
-                             rec_state={"uf": b"\x00\x01", "mv": b"m1"})
+    written = CustomerRecord(
+        "c1",
+        features={"x": 1.5, "region": "north"},
+        value={"tier": "high", "tags": ["vip"]},
+        rec_state={"uf": b"\x00\x01", "mv": b"m1"},
+    )
     assert store.write_customers(version, [written, CustomerRecord("empty")]) == 1
     store.commit_version(version)
     read = store.read_customer("c1")
     assert (read.features, read.value, read.rec_state) == (
-        written.features, written.value, written.rec_state)
+        written.features,
+        written.value,
+        written.rec_state,
+    )
     assert not store.read_customer("empty").materialized

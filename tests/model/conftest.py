@@ -21,8 +21,9 @@ ALS = ALSParams(factors=16, regularization=0.1, alpha=5.0, iterations=15)
 
 def _train(out: Path, *, ranker: bool) -> Path:
     interactions, items, customers = planted_world()
-    train_recommender(interactions, items, out, customers=customers,
-                      params=TrainParams(als=ALS, ranker=ranker))
+    train_recommender(
+        interactions, items, out, customers=customers, params=TrainParams(als=ALS, ranker=ranker)
+    )
     if ranker:
         manifest = read_manifest(out)
         # Whatever validation chose on this tiny world, serve the ranker path.

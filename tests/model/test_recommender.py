@@ -41,7 +41,8 @@ def test_new_events_shift_the_recommendations_at_once(champion: RecommenderModel
     recent = [RecentEvent(f"i{30 + j}", "purchase", 1e10 + j) for j in range(6) for _ in range(3)]
     after = champion.recommend(state, recent, 8, show_all)
     assert sum(cluster(i.item_id) == 3 for i in after.items) > sum(
-        cluster(i.item_id) == 3 for i in before.items)
+        cluster(i.item_id) == 3 for i in before.items
+    )
     assert sum(cluster(i.item_id) == 3 for i in after.items) >= 3
 
 
@@ -72,8 +73,11 @@ def test_cold_start_falls_back_to_popularity(champion: RecommenderModel) -> None
 
 
 def test_an_anonymous_session_is_personalised_by_its_events(champion: RecommenderModel) -> None:
-    recent = [RecentEvent("i21", "view", 1.0), RecentEvent("i24", "cart", 2.0),
-              RecentEvent("unknown-item", "view", 3.0)]
+    recent = [
+        RecentEvent("i21", "view", 1.0),
+        RecentEvent("i24", "cart", 2.0),
+        RecentEvent("unknown-item", "view", 3.0),
+    ]
     result = champion.recommend({}, recent, 3, ALL)
     assert result.fallback is None
     assert sum(cluster(i.item_id) == 2 for i in result.items) >= 2

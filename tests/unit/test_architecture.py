@@ -43,8 +43,10 @@ def _imports(path: Path, modules: dict[str, Path]) -> set[str]:
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             # `from a.b import c` imports a.b.c when c is a module, else a.b.
-            names = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules
-                     else node.module for a in node.names]
+            names = [
+                f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module
+                for a in node.names
+            ]
         else:
             continue
         found.update(n for n in names if n.split(".")[0] in PACKAGES)
@@ -58,8 +60,12 @@ def graph() -> dict[str, set[str]]:
 
 
 def test_imports_flow_one_way(graph: dict[str, set[str]]) -> None:
-    wrong = sorted(f"{mod} imports {dep}" for mod, deps in graph.items() for dep in deps
-                   if dep.split(".")[0] not in ALLOWED[mod.split(".")[0]])
+    wrong = sorted(
+        f"{mod} imports {dep}"
+        for mod, deps in graph.items()
+        for dep in deps
+        if dep.split(".")[0] not in ALLOWED[mod.split(".")[0]]
+    )
     assert wrong == []
 
 
@@ -73,7 +79,7 @@ def test_no_import_cycles(graph: dict[str, set[str]]) -> None:
         stack.append(node)
         for dep in sorted(graph.get(node, ())):
             if state.get(dep) == 1:
-                cycles.append([*stack[stack.index(dep):], dep])
+                cycles.append([*stack[stack.index(dep) :], dep])
             elif dep not in state:
                 visit(dep, stack)
         stack.pop()
@@ -86,15 +92,20 @@ def test_no_import_cycles(graph: dict[str, set[str]]) -> None:
 
 
 def test_no_module_over_the_size_limit() -> None:
-    long = {name: n for name, path in _modules().items()
-            if (n := len(path.read_text().splitlines())) > MAX_LINES}
+    long = {
+        name: n
+        for name, path in _modules().items()
+        if (n := len(path.read_text().splitlines())) > MAX_LINES
+    }
     assert long == {}
 
 
 def test_the_api_process_loads_no_training_stack() -> None:
-    code = ("import sys, service.main\n"
-            "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         check=True).stdout.split()
+    code = (
+        "import sys, service.main\nprint(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
     assert {"training", "cli", "matplotlib", "sklearn"}.isdisjoint(out)
     assert {"service", "models", "features"} <= set(out)

@@ -42,8 +42,9 @@ def confidence_matrix(weights: sp.csr_matrix, params: ALSParams) -> sp.csr_matri
     return conf
 
 
-def fit_als(weights: sp.csr_matrix, params: ALSParams,
-            num_threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def fit_als(
+    weights: sp.csr_matrix, params: ALSParams, num_threads: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """Fit ALS on a users x items weight matrix; returns (user_factors, item_factors) float32.
 
     BLAS is limited to one thread: implicit parallelises itself and nested BLAS threads only
@@ -53,12 +54,17 @@ def fit_als(weights: sp.csr_matrix, params: ALSParams,
 
     with threadpool_limits(limits=1, user_api="blas"):
         model = AlternatingLeastSquares(
-            factors=params.factors, regularization=params.regularization, alpha=1.0,
-            iterations=params.iterations, random_state=params.seed, num_threads=num_threads,
+            factors=params.factors,
+            regularization=params.regularization,
+            alpha=1.0,
+            iterations=params.iterations,
+            random_state=params.seed,
+            num_threads=num_threads,
             calculate_training_loss=False,
         )
         model.fit(confidence_matrix(weights, params), show_progress=False)
     logger.debug("ALS fitted: %s users, %s items, %s", *weights.shape, params)
-    return (np.ascontiguousarray(model.user_factors, dtype=np.float32),
-            np.ascontiguousarray(model.item_factors, dtype=np.float32))
-
+    return (
+        np.ascontiguousarray(model.user_factors, dtype=np.float32),
+        np.ascontiguousarray(model.item_factors, dtype=np.float32),
+    )

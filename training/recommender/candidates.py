@@ -40,8 +40,14 @@ def unit_rows(matrix: np.ndarray) -> np.ndarray:
     return (matrix / np.maximum(norms, 1e-9)).astype(np.float32)
 
 
-def ranking_data(arrays: RecArrays, truth: sp.csr_matrix, now: float, *, k: int = 10,
-                 config: CandidateConfig | None = None) -> RankingData:
+def ranking_data(
+    arrays: RecArrays,
+    truth: sp.csr_matrix,
+    now: float,
+    *,
+    k: int = 10,
+    config: CandidateConfig | None = None,
+) -> RankingData:
     """Candidates and labels (1 = in the user's validation items) for users with truth."""
     config = config or CandidateConfig()
     unit = unit_rows(arrays.item_factors)
@@ -53,15 +59,30 @@ def ranking_data(arrays: RecArrays, truth: sp.csr_matrix, now: float, *, k: int 
         h_items = arrays.hist_items[start:end]
         mask = default_allowed(n_items, h_items, arrays.hist_events[start:end])
         vector = arrays.user_factors[user]
-        cands = build_candidates(arrays, unit, vector, h_items, arrays.hist_weights[start:end],
-                                 arrays.hist_times[start:end], mask,
-                                 int(arrays.user_segment[user]), now, config)
-        relevant = truth.indices[truth.indptr[user]:truth.indptr[user + 1]]
+        cands = build_candidates(
+            arrays,
+            unit,
+            vector,
+            h_items,
+            arrays.hist_weights[start:end],
+            arrays.hist_times[start:end],
+            mask,
+            int(arrays.user_segment[user]),
+            now,
+            config,
+        )
+        relevant = truth.indices[truth.indptr[user] : truth.indptr[user + 1]]
         groups.append(len(cands.items))
         items.append(cands.items)
         feats.append(cands.features)
         labels.append(np.isin(cands.items, relevant).astype(np.float32))
         top = top_k(np.where(mask, arrays.item_factors @ vector, -np.inf), k)
         als_top.append(np.pad(top, (0, k - len(top)), constant_values=-1))
-    return RankingData(users, np.asarray(groups, np.int64), np.concatenate(items),
-                       np.vstack(feats), np.concatenate(labels), np.vstack(als_top))
+    return RankingData(
+        users,
+        np.asarray(groups, np.int64),
+        np.concatenate(items),
+        np.vstack(feats),
+        np.concatenate(labels),
+        np.vstack(als_top),
+    )

@@ -37,8 +37,9 @@ class Index:
         return values.map(self._pos).fillna(-1).to_numpy(dtype=np.int64)
 
 
-def validate_interactions(raw: pd.DataFrame, source: str,
-                          event_weights: dict[str, float] | None = None) -> pd.DataFrame:
+def validate_interactions(
+    raw: pd.DataFrame, source: str, event_weights: dict[str, float] | None = None
+) -> pd.DataFrame:
     """Check and normalise an interactions table.
 
     Returns a frame with customer_id, item_id (str), ts (float epoch seconds), event (int8 code),
@@ -47,20 +48,23 @@ def validate_interactions(raw: pd.DataFrame, source: str,
     weights = event_weights or EVENT_WEIGHTS
     missing = [c for c in REQUIRED if c not in raw.columns]
     if missing:
-        raise DataError(source, f"missing required column; found {list(raw.columns)}",
-                        column=missing[0])
+        raise DataError(
+            source, f"missing required column; found {list(raw.columns)}", column=missing[0]
+        )
     for col in REQUIRED:
         _no_nulls(raw[col], source, col)
     ts = _timestamps(raw["timestamp"], source)
     events = _events(raw, source)
     w = _weights(raw, source, events, weights)
-    return pd.DataFrame({
-        "customer_id": _ids(raw["customer_id"]),
-        "item_id": _ids(raw["item_id"]),
-        "ts": ts,
-        "event": events.map(EVENT_CODES).to_numpy(dtype=np.int8),
-        "weight": w,
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": _ids(raw["customer_id"]),
+            "item_id": _ids(raw["item_id"]),
+            "ts": ts,
+            "event": events.map(EVENT_CODES).to_numpy(dtype=np.int8),
+            "weight": w,
+        }
+    )
 
 
 def _events(raw: pd.DataFrame, source: str) -> pd.Series:
@@ -71,13 +75,18 @@ def _events(raw: pd.DataFrame, source: str) -> pd.Series:
     bad_events = ~events.isin(list(EVENT_CODES)).fillna(False)
     if bool(bad_events.any()):
         row = int(np.flatnonzero(bad_events.to_numpy())[0])
-        raise DataError(source, f"{raw['event_type'].iloc[row]!r} is not one of "
-                        f"{list(EVENT_CODES)}", column="event_type", row=row + 1)
+        raise DataError(
+            source,
+            f"{raw['event_type'].iloc[row]!r} is not one of {list(EVENT_CODES)}",
+            column="event_type",
+            row=row + 1,
+        )
     return events
 
 
-def _weights(raw: pd.DataFrame, source: str, events: pd.Series,
-             event_weights: dict[str, float]) -> np.ndarray:
+def _weights(
+    raw: pd.DataFrame, source: str, events: pd.Series, event_weights: dict[str, float]
+) -> np.ndarray:
     """The weight column when given (numbers >= 0), else the weight of each event type."""
     if "weight" not in raw.columns:
         return events.map(event_weights).to_numpy(dtype=np.float64)
@@ -85,8 +94,12 @@ def _weights(raw: pd.DataFrame, source: str, events: pd.Series,
     bad = (weight.isna() | (weight < 0)).to_numpy(dtype=bool)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise DataError(source, f"{raw['weight'].iloc[row]!r} is not a number >= 0",
-                        column="weight", row=row + 1)
+        raise DataError(
+            source,
+            f"{raw['weight'].iloc[row]!r} is not a number >= 0",
+            column="weight",
+            row=row + 1,
+        )
     return weight.to_numpy(dtype=np.float64)
 
 
@@ -110,8 +123,9 @@ def _timestamps(series: pd.Series, source: str) -> np.ndarray:
     bad = parsed.isna().to_numpy(dtype=bool)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise DataError(source, f"{series.iloc[row]!r} is not a valid datetime",
-                        column="timestamp", row=row + 1)
+        raise DataError(
+            source, f"{series.iloc[row]!r} is not a valid datetime", column="timestamp", row=row + 1
+        )
     stamps = parsed.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
     return stamps.astype(np.int64) / 1e9
 
@@ -123,31 +137,47 @@ def user_item_matrix(df: pd.DataFrame, users: Index, items: Index) -> sp.csr_mat
     keep = (u >= 0) & (i >= 0)
     mat = sp.csr_matrix(
         (df["weight"].to_numpy(dtype=np.float32)[keep], (u[keep], i[keep])),
-        shape=(len(users), len(items)), dtype=np.float32,
+        shape=(len(users), len(items)),
+        dtype=np.float32,
     )
     mat.sum_duplicates()
     mat.sort_indices()
     return mat
 
 
-def history_arrays(df: pd.DataFrame, users: Index,
-                   items: Index) -> tuple[np.ndarray, ...]:
+def history_arrays(df: pd.DataFrame, users: Index, items: Index) -> tuple[np.ndarray, ...]:
     """Per-user history as CSR arrays: indptr, items, summed weight, max event, last ts."""
     u = users.lookup(df["customer_id"])
     i = items.lookup(df["item_id"])
     keep = (u >= 0) & (i >= 0)
-    frame = pd.DataFrame({"u": u[keep], "i": i[keep], "w": df["weight"].to_numpy()[keep],
-                          "e": df["event"].to_numpy()[keep], "t": df["ts"].to_numpy()[keep]})
-    agg = frame.groupby(["u", "i"], sort=True).agg(w=("w", "sum"), e=("e", "max"),
-                                                   t=("t", "max")).reset_index()
+    frame = pd.DataFrame(
+        {
+            "u": u[keep],
+            "i": i[keep],
+            "w": df["weight"].to_numpy()[keep],
+            "e": df["event"].to_numpy()[keep],
+            "t": df["ts"].to_numpy()[keep],
+        }
+    )
+    agg = (
+        frame.groupby(["u", "i"], sort=True)
+        .agg(w=("w", "sum"), e=("e", "max"), t=("t", "max"))
+        .reset_index()
+    )
     counts = np.bincount(agg["u"].to_numpy(), minlength=len(users))
     indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    return (indptr, agg["i"].to_numpy(dtype=np.int32), agg["w"].to_numpy(dtype=np.float32),
-            agg["e"].to_numpy(dtype=np.int8), agg["t"].to_numpy(dtype=np.float64))
+    return (
+        indptr,
+        agg["i"].to_numpy(dtype=np.int32),
+        agg["w"].to_numpy(dtype=np.float32),
+        agg["e"].to_numpy(dtype=np.int8),
+        agg["t"].to_numpy(dtype=np.float64),
+    )
 
 
-def temporal_split(df: pd.DataFrame, fraction: float = 0.2,
-                   min_train: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+def temporal_split(
+    df: pd.DataFrame, fraction: float = 0.2, min_train: int = 1
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-customer split: each customer's last `fraction` of events (by time) form the holdout.
 
     Customers with too few events keep everything in train; the holdout never precedes the

@@ -38,12 +38,13 @@ class EASEParams:
 def ease_items(weights: sp.csr_matrix, params: EASEParams) -> np.ndarray:
     """Sorted indices of the items EASE covers: the popular head, at most `max_items`."""
     users_per_item = np.diff((weights > 0).tocsc().indptr)
-    order = np.argsort(-users_per_item, kind="stable")[:params.max_items]
+    order = np.argsort(-users_per_item, kind="stable")[: params.max_items]
     return np.sort(order[users_per_item[order] >= params.min_users]).astype(np.int32)
 
 
-def fit_ease(weights: sp.csr_matrix, params: EASEParams,
-             num_threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def fit_ease(
+    weights: sp.csr_matrix, params: EASEParams, num_threads: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """Fit EASE on the binarised users x items matrix.
 
     Returns (items, B): the covered item indices and the (m, m) float32 weight matrix; a
@@ -64,8 +65,9 @@ def fit_ease(weights: sp.csr_matrix, params: EASEParams,
     return items, b.astype(np.float32)
 
 
-def ease_scores(weights: sp.csr_matrix, items: np.ndarray, b: np.ndarray,
-                users: np.ndarray) -> np.ndarray:
+def ease_scores(
+    weights: sp.csr_matrix, items: np.ndarray, b: np.ndarray, users: np.ndarray
+) -> np.ndarray:
     """(len(users), n_items) EASE scores; items outside the model get -inf."""
     out = np.full((len(users), weights.shape[1]), -np.inf)
     if len(items):

@@ -12,8 +12,9 @@ METRICS = ("precision", "recall", "ndcg", "map", "coverage")
 ScoreFn = Callable[[np.ndarray], np.ndarray]  # user indices -> (len, n_items) scores
 
 
-def ranking_metrics(recs: np.ndarray, truth: sp.csr_matrix, users: np.ndarray, k: int,
-                    n_items: int) -> dict[str, float]:
+def ranking_metrics(
+    recs: np.ndarray, truth: sp.csr_matrix, users: np.ndarray, k: int, n_items: int
+) -> dict[str, float]:
     """Mean metrics@k over `users`; `recs` holds their top-k item indices (-1 = empty slot).
 
     MAP@k divides by min(|relevant|, k); NDCG uses binary gains. Coverage is the share of the
@@ -22,7 +23,7 @@ def ranking_metrics(recs: np.ndarray, truth: sp.csr_matrix, users: np.ndarray, k
     hits = np.zeros(recs.shape, dtype=bool)
     n_rel = np.zeros(len(users), dtype=np.float64)
     for row, user in enumerate(users.tolist()):
-        relevant = truth.indices[truth.indptr[user]:truth.indptr[user + 1]]
+        relevant = truth.indices[truth.indptr[user] : truth.indptr[user + 1]]
         n_rel[row] = len(relevant)
         hits[row] = np.isin(recs[row], relevant) & (recs[row] >= 0)
     ranks = np.arange(1, k + 1, dtype=np.float64)
@@ -54,18 +55,19 @@ def top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
     return picks
 
 
-def evaluate_scores(score_fn: ScoreFn, seen: sp.csr_matrix, truth: sp.csr_matrix, k: int = 10,
-                    batch: int = 1024) -> dict[str, float]:
+def evaluate_scores(
+    score_fn: ScoreFn, seen: sp.csr_matrix, truth: sp.csr_matrix, k: int = 10, batch: int = 1024
+) -> dict[str, float]:
     """Metrics of a scorer over users with held-out items; items seen in training are masked."""
     users = np.flatnonzero(np.diff(truth.indptr) > 0)
     recs = np.full((len(users), k), -1, dtype=np.int64)
     for start in range(0, len(users), batch):
-        chunk = users[start:start + batch]
+        chunk = users[start : start + batch]
         scores = np.asarray(score_fn(chunk), dtype=np.float64)
         seen_chunk = seen[chunk]
         rows = np.repeat(np.arange(len(chunk)), np.diff(seen_chunk.indptr))
         scores[rows, seen_chunk.indices] = -np.inf
-        recs[start:start + len(chunk)] = top_k_rows(scores, k)
+        recs[start : start + len(chunk)] = top_k_rows(scores, k)
     return ranking_metrics(recs, truth, users, k, truth.shape[1])
 
 

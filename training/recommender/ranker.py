@@ -68,10 +68,18 @@ class RankerSetup:
         self.has_pos = np.add.reduceat(self.data.labels, starts) > 0
 
     def params(self, extra: dict[str, Any]) -> dict[str, Any]:
-        return {"objective": "lambdarank", "metric": "ndcg", "ndcg_eval_at": [self.k],
-                "lambdarank_truncation_level": 20, "feature_fraction": 0.9, "verbose": -1,
-                "num_threads": self.num_threads, "seed": self.seed, "deterministic": True,
-                **extra}
+        return {
+            "objective": "lambdarank",
+            "metric": "ndcg",
+            "ndcg_eval_at": [self.k],
+            "lambdarank_truncation_level": 20,
+            "feature_fraction": 0.9,
+            "verbose": -1,
+            "num_threads": self.num_threads,
+            "seed": self.seed,
+            "deterministic": True,
+            **extra,
+        }
 
     def dataset(self, group_mask: np.ndarray) -> Any:
         """The LightGBM dataset of these groups, built (binned) once and reused by the grid."""
@@ -83,21 +91,26 @@ class RankerSetup:
             rows = self.data.rows_of(mask)
             # No pre-filter: it bakes min_data_in_leaf into the bins, which the grid varies.
             self._datasets[key] = lgb.Dataset(
-                self.data.features[rows], self.data.labels[rows], group=self.data.groups[mask],
-                feature_name=list(FEATURES), free_raw_data=False,
-                params={"feature_pre_filter": False, "verbose": -1})
+                self.data.features[rows],
+                self.data.labels[rows],
+                group=self.data.groups[mask],
+                feature_name=list(FEATURES),
+                free_raw_data=False,
+                params={"feature_pre_filter": False, "verbose": -1},
+            )
         return self._datasets[key]
 
-    def predict(self, booster: Any, group_mask: np.ndarray, rounds: int,
-                out: np.ndarray) -> None:
+    def predict(self, booster: Any, group_mask: np.ndarray, rounds: int, out: np.ndarray) -> None:
         rows = self.data.rows_of(group_mask)
-        out[rows] = booster.predict(self.data.features[rows], num_threads=self.num_threads,
-                                    num_iteration=rounds)
+        out[rows] = booster.predict(
+            self.data.features[rows], num_threads=self.num_threads, num_iteration=rounds
+        )
 
     def metrics(self, scores: np.ndarray, group_mask: np.ndarray) -> dict[str, float]:
         tops = _top_lists(self.data, scores, self.k)[group_mask]
-        return ranking_metrics(tops, self.truth, self.data.users[group_mask], self.k,
-                               self.truth.shape[1])
+        return ranking_metrics(
+            tops, self.truth, self.data.users[group_mask], self.k, self.truth.shape[1]
+        )
 
 
 def _top_lists(data: RankingData, scores: np.ndarray, k: int) -> np.ndarray:
@@ -106,7 +119,7 @@ def _top_lists(data: RankingData, scores: np.ndarray, k: int) -> np.ndarray:
     for g in range(len(data.groups)):
         s, e = bounds[g], bounds[g + 1]
         order = np.argsort(-scores[s:e], kind="stable")[:k]
-        out[g, :len(order)] = data.items[s:e][order]
+        out[g, : len(order)] = data.items[s:e][order]
     return out
 
 
@@ -114,8 +127,9 @@ def _folds(n_groups: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 2, size=n_groups)
 
 
-def _cross_fit(setup: RankerSetup, within: np.ndarray,
-               extra: dict[str, Any]) -> tuple[int, dict[str, float]]:
+def _cross_fit(
+    setup: RankerSetup, within: np.ndarray, extra: dict[str, Any]
+) -> tuple[int, dict[str, float]]:
     """Rounds and out-of-fold metrics of one grid entry, by 2-fold cross-fitting in `within`."""
     import lightgbm as lgb
 
@@ -124,11 +138,18 @@ def _cross_fit(setup: RankerSetup, within: np.ndarray,
     curves, boosters = [], []
     for f in (0, 1):
         result: dict[str, Any] = {}
-        boosters.append(lgb.train(
-            params, setup.dataset(within & (inner != f)), MAX_ROUNDS,
-            valid_sets=[setup.dataset(within & (inner == f))],
-            callbacks=[lgb.record_evaluation(result),
-                       lgb.early_stopping(PATIENCE, first_metric_only=True, verbose=False)]))
+        boosters.append(
+            lgb.train(
+                params,
+                setup.dataset(within & (inner != f)),
+                MAX_ROUNDS,
+                valid_sets=[setup.dataset(within & (inner == f))],
+                callbacks=[
+                    lgb.record_evaluation(result),
+                    lgb.early_stopping(PATIENCE, first_metric_only=True, verbose=False),
+                ],
+            )
+        )
         curves.append(np.asarray(result["valid_0"][f"ndcg@{setup.k}"]))
     common = min(len(c) for c in curves)  # early stopping may end the folds apart
     rounds = int(np.argmax(np.mean([c[:common] for c in curves], axis=0))) + 1
@@ -138,21 +159,35 @@ def _cross_fit(setup: RankerSetup, within: np.ndarray,
     return rounds, setup.metrics(oof, within)
 
 
-def _search(setup: RankerSetup, within: np.ndarray, outer: int,
-            grid: tuple[dict[str, Any], ...] = GRID) -> list[dict[str, Any]]:
+def _search(
+    setup: RankerSetup, within: np.ndarray, outer: int, grid: tuple[dict[str, Any], ...] = GRID
+) -> list[dict[str, Any]]:
     """Each grid entry cross-fitted inside `within`; one record per entry (`outer` labels it)."""
     records = []
     for extra in grid:
         rounds, metrics = _cross_fit(setup, within, extra)
-        records.append({"outer_fold": outer, **extra, "rounds": rounds,
-                        **{f"inner_{m}": v for m, v in metrics.items()}})
-        logger.info("ranker outer fold %d %s rounds=%d -> inner ndcg@%d=%.4f", outer, extra,
-                    rounds, setup.k, metrics["ndcg"])
+        records.append(
+            {
+                "outer_fold": outer,
+                **extra,
+                "rounds": rounds,
+                **{f"inner_{m}": v for m, v in metrics.items()},
+            }
+        )
+        logger.info(
+            "ranker outer fold %d %s rounds=%d -> inner ndcg@%d=%.4f",
+            outer,
+            extra,
+            rounds,
+            setup.k,
+            metrics["ndcg"],
+        )
     return records
 
 
 def _best(records: list[dict[str, Any]]) -> tuple[dict[str, Any], int]:
     """The grid entry with the best mean inner NDCG over `records`, with its mean rounds."""
+
     def entry(extra: dict[str, Any]) -> list[dict[str, Any]]:
         return [r for r in records if all(r[key] == v for key, v in extra.items())]
 
@@ -180,8 +215,9 @@ def nested_scores(setup: RankerSetup) -> tuple[np.ndarray, list[dict[str, Any]]]
     return scores, search
 
 
-def train_ranker(data: RankingData, truth: sp.csr_matrix, *, k: int = 10, num_threads: int = 1,
-                 seed: int = 7) -> RankerOutcome | None:
+def train_ranker(
+    data: RankingData, truth: sp.csr_matrix, *, k: int = 10, num_threads: int = 1, seed: int = 7
+) -> RankerOutcome | None:
     """Nested cross-fitted validation NDCG, ALS alone on the same customers, and the final model.
 
     The champion decision compares the two on lists that neither tuned the ranker nor were
@@ -191,8 +227,11 @@ def train_ranker(data: RankingData, truth: sp.csr_matrix, *, k: int = 10, num_th
 
     setup = RankerSetup(data, truth, k, num_threads, seed)
     if int(setup.has_pos.sum()) < MIN_CUSTOMERS:
-        logger.warning("ranker skipped: %d validation customers with a hit among candidates "
-                       "(< %d)", int(setup.has_pos.sum()), MIN_CUSTOMERS)
+        logger.warning(
+            "ranker skipped: %d validation customers with a hit among candidates (< %d)",
+            int(setup.has_pos.sum()),
+            MIN_CUSTOMERS,
+        )
         return None
     everyone = np.ones(len(data.groups), dtype=bool)
     scores, search = nested_scores(setup)
@@ -203,14 +242,24 @@ def train_ranker(data: RankingData, truth: sp.csr_matrix, *, k: int = 10, num_th
     params = setup.params(extra)
     final = lgb.train(params, setup.dataset(everyone), rounds)
     als = ranking_metrics(data.als_top, truth, data.users, k, truth.shape[1])
-    logger.info("ranker %s rounds=%d: nested out-of-fold ndcg@%d=%.4f vs ALS %.4f", extra,
-                rounds, k, metrics["ndcg"], als["ndcg"])
-    return RankerOutcome(final.model_to_string(), params, rounds, metrics, als,
-                         search + final_search)
+    logger.info(
+        "ranker %s rounds=%d: nested out-of-fold ndcg@%d=%.4f vs ALS %.4f",
+        extra,
+        rounds,
+        k,
+        metrics["ndcg"],
+        als["ndcg"],
+    )
+    return RankerOutcome(
+        final.model_to_string(), params, rounds, metrics, als, search + final_search
+    )
 
 
 def ranker_details(outcome: RankerOutcome, candidates: Any) -> dict[str, Any]:
     """What the manifest records about the ranker (the runtime checks `features`)."""
-    return {"features": list(FEATURES), "candidates": asdict(candidates),
-            "params": {k: v for k, v in outcome.params.items() if k != "ndcg_eval_at"},
-            "rounds": outcome.rounds}
+    return {
+        "features": list(FEATURES),
+        "candidates": asdict(candidates),
+        "params": {k: v for k, v in outcome.params.items() if k != "ndcg_eval_at"},
+        "rounds": outcome.rounds,
+    }

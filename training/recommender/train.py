@@ -77,15 +77,23 @@ class TrainResult:
 
     def flat_metrics(self) -> dict[str, float]:
         """`val_<model>_<metric>` for MLflow."""
-        return {f"val_{model}_{m}": v for model, ms in self.validation.items()
-                for m, v in ms.items()}
+        return {
+            f"val_{model}_{m}": v for model, ms in self.validation.items() for m, v in ms.items()
+        }
 
 
-def train_recommender(interactions: pd.DataFrame, items: pd.DataFrame | None, out_dir: Path, *,
-                      customers: pd.DataFrame | None = None, as_of: Any = None,
-                      params: TrainParams | None = None, source: str = "interactions",
-                      data_hash: str | None = None,
-                      progress: Progress | None = None) -> TrainResult:
+def train_recommender(
+    interactions: pd.DataFrame,
+    items: pd.DataFrame | None,
+    out_dir: Path,
+    *,
+    customers: pd.DataFrame | None = None,
+    as_of: Any = None,
+    params: TrainParams | None = None,
+    source: str = "interactions",
+    data_hash: str | None = None,
+    progress: Progress | None = None,
+) -> TrainResult:
     """Train and write a recommender bundle to `out_dir` (replaced atomically).
 
     Args:
@@ -109,19 +117,38 @@ def train_recommender(interactions: pd.DataFrame, items: pd.DataFrame | None, ou
     ease, ease_trials = _select_ease(ctx, params, validation)
     outcome = _ranker(ctx, best, ease, params) if params.ranker else None
     champion = _champion(outcome, validation)
-    details: dict[str, Any] = {"als": best.as_dict(), "event_weights": params.event_weights,
-                               "n_users": len(ctx.users), "n_items": len(ctx.items),
-                               "ease": None if ease is None else ease.as_dict(),
-                               "champion": champion, "validation": validation}
+    details: dict[str, Any] = {
+        "als": best.as_dict(),
+        "event_weights": params.event_weights,
+        "n_users": len(ctx.users),
+        "n_items": len(ctx.items),
+        "ease": None if ease is None else ease.as_dict(),
+        "champion": champion,
+        "validation": validation,
+    }
     if outcome is not None:
         details["ranker"] = ranker_details(outcome, CandidateConfig())
         details["ranker_search"] = outcome.search
-    manifest = Manifest(kind=KIND, data_hash=data_hash,
-                        as_of=pd.Timestamp(ctx.cutoff, unit="s").isoformat(), details=details)
+    manifest = Manifest(
+        kind=KIND,
+        data_hash=data_hash,
+        as_of=pd.Timestamp(ctx.cutoff, unit="s").isoformat(),
+        details=details,
+    )
     arrays = _final_arrays(ctx, best, ease, params.num_threads)
     _write_bundle(Path(out_dir), arrays, manifest, outcome.model_text if outcome else None)
-    return TrainResult(Path(out_dir), champion, best, validation, trials, ease, ease_trials,
-                       len(ctx.users), len(ctx.items), len(ctx.df))
+    return TrainResult(
+        Path(out_dir),
+        champion,
+        best,
+        validation,
+        trials,
+        ease,
+        ease_trials,
+        len(ctx.users),
+        len(ctx.items),
+        len(ctx.df),
+    )
 
 
 def check_bundle_target(out_dir: Path) -> None:
@@ -135,8 +162,10 @@ def check_bundle_target(out_dir: Path) -> None:
     if not out_dir.is_dir():
         raise BundleError(f"{out_dir}: exists and is not a directory; refusing to replace it")
     if any(out_dir.iterdir()) and not (out_dir / MANIFEST).is_file():
-        raise BundleError(f"{out_dir}: exists, is not empty and is not a model bundle (no "
-                          f"{MANIFEST}); refusing to replace it")
+        raise BundleError(
+            f"{out_dir}: exists, is not empty and is not a model bundle (no "
+            f"{MANIFEST}); refusing to replace it"
+        )
 
 
 @dataclass
@@ -156,14 +185,22 @@ class _Context:
         """Fit events, fit weights, validation truth and the items a list may not repeat."""
         fit_df, val_df = temporal_split(self.df, self.val_fraction)
         blocked = fit_df[repeat_blocked(fit_df["event"].to_numpy())]
-        return (fit_df, user_item_matrix(fit_df, self.users, self.items),
-                user_item_matrix(val_df, self.users, self.items),
-                user_item_matrix(blocked, self.users, self.items))
+        return (
+            fit_df,
+            user_item_matrix(fit_df, self.users, self.items),
+            user_item_matrix(val_df, self.users, self.items),
+            user_item_matrix(blocked, self.users, self.items),
+        )
 
 
-def _context(interactions: pd.DataFrame, items: pd.DataFrame | None,
-             customers: pd.DataFrame | None, as_of: Any, params: TrainParams,
-             source: str) -> _Context:
+def _context(
+    interactions: pd.DataFrame,
+    items: pd.DataFrame | None,
+    customers: pd.DataFrame | None,
+    as_of: Any,
+    params: TrainParams,
+    source: str,
+) -> _Context:
     """Validate the events and keep those at or before the cut-off."""
     df = validate_interactions(interactions, source, params.event_weights)
     cutoff = float(df["ts"].max()) if as_of is None else pd.Timestamp(as_of).timestamp()
@@ -175,7 +212,7 @@ def _context(interactions: pd.DataFrame, items: pd.DataFrame | None,
 
 
 def _champion(outcome: RankerOutcome | None, validation: dict[str, Any]) -> str:
-    """"ranker" when its out-of-fold NDCG beats ALS alone on the same customers by 1%."""
+    """ "ranker" when its out-of-fold NDCG beats ALS alone on the same customers by 1%."""
     if outcome is None:
         return "als"
     validation["ranker"] = outcome.metrics
@@ -185,67 +222,105 @@ def _champion(outcome: RankerOutcome | None, validation: dict[str, Any]) -> str:
     return "ranker" if better else "als"
 
 
-def _final_arrays(ctx: _Context, best: ALSParams, ease: EASEParams | None,
-                  num_threads: int) -> RecArrays:
+def _final_arrays(
+    ctx: _Context, best: ALSParams, ease: EASEParams | None, num_threads: int
+) -> RecArrays:
     """ALS (and EASE) refitted on every event up to the cut-off, with all bundle arrays."""
     weights = user_item_matrix(ctx.df, ctx.users, ctx.items)
     factors = fit_als(weights, best, num_threads)
     ease_model = None if ease is None else fit_ease(weights, ease, num_threads)
-    return build_arrays(ctx.df, ctx.users, ctx.items, factors, items_df=ctx.items_df,
-                        customers=ctx.customers, as_of=ctx.cutoff, ease=ease_model)
+    return build_arrays(
+        ctx.df,
+        ctx.users,
+        ctx.items,
+        factors,
+        items_df=ctx.items_df,
+        customers=ctx.customers,
+        as_of=ctx.cutoff,
+        ease=ease_model,
+    )
 
 
-def _ranker(ctx: _Context, best: ALSParams, ease: EASEParams | None,
-            params: TrainParams) -> RankerOutcome | None:
+def _ranker(
+    ctx: _Context, best: ALSParams, ease: EASEParams | None, params: TrainParams
+) -> RankerOutcome | None:
     """Fit-period model -> candidates for validation customers -> cross-fitted LightGBM."""
     fit_df, fit_w, truth, _ = ctx.split
     factors = fit_als(fit_w, best, params.num_threads)
     ease_model = None if ease is None else fit_ease(fit_w, ease, params.num_threads)
     now = float(fit_df["ts"].max())
-    arrays = build_arrays(fit_df, ctx.users, ctx.items, factors, items_df=ctx.items_df,
-                          customers=ctx.customers, as_of=now, ease=ease_model)
+    arrays = build_arrays(
+        fit_df,
+        ctx.users,
+        ctx.items,
+        factors,
+        items_df=ctx.items_df,
+        customers=ctx.customers,
+        as_of=now,
+        ease=ease_model,
+    )
     data = ranking_data(arrays, truth, now, k=params.k)
     # One LightGBM thread: groups are small, and OpenMP threads that busy-wait on a shared
     # machine made training ~10x slower with two.
     return train_ranker(data, truth, k=params.k, num_threads=1)
 
 
-def _select(ctx: _Context, params: TrainParams,
-            progress: Progress | None) -> tuple[ALSParams, list[Trial], dict[str, Any]]:
+def _select(
+    ctx: _Context, params: TrainParams, progress: Progress | None
+) -> tuple[ALSParams, list[Trial], dict[str, Any]]:
     """Tune ALS on the validation split and report popularity vs ALS there."""
     _, fit_w, truth, blocked = ctx.split
     if params.als is not None:
-        best, trials = tune_als(fit_w, truth, [params.als], k=params.k, exclude=blocked,
-                                num_threads=params.num_threads, progress=progress)
+        best, trials = tune_als(
+            fit_w,
+            truth,
+            [params.als],
+            k=params.k,
+            exclude=blocked,
+            num_threads=params.num_threads,
+            progress=progress,
+        )
     else:
-        best, trials = search_als(fit_w, truth, params.n_trials, k=params.k, exclude=blocked,
-                                  num_threads=params.num_threads, progress=progress)
+        best, trials = search_als(
+            fit_w,
+            truth,
+            params.n_trials,
+            k=params.k,
+            exclude=blocked,
+            num_threads=params.num_threads,
+            progress=progress,
+        )
     chosen = next(t for t in trials if all(t[f] == v for f, v in best.as_dict().items()))
     validation = {
         "popularity": evaluate_scores(popularity_scores(fit_w), blocked, truth, params.k),
-        "als": {m.removeprefix("val_"): float(v) for m, v in chosen.items()
-                if m.startswith("val_")},
+        "als": {
+            m.removeprefix("val_"): float(v) for m, v in chosen.items() if m.startswith("val_")
+        },
     }
     return best, trials, validation
 
 
-def _select_ease(ctx: _Context, params: TrainParams,
-                 validation: dict[str, Any]) -> tuple[EASEParams | None, list[Trial]]:
+def _select_ease(
+    ctx: _Context, params: TrainParams, validation: dict[str, Any]
+) -> tuple[EASEParams | None, list[Trial]]:
     """Tune EASE's L2 strength on validation (only when the ranker will use it)."""
     if not params.ranker or not params.ease_lams:
         return None, []
     _, fit_w, truth, blocked = ctx.split
     grid = [EASEParams(lam=lam) for lam in params.ease_lams]
-    best, trials = tune_ease(fit_w, truth, grid, k=params.k, num_threads=params.num_threads,
-                             exclude=blocked)
+    best, trials = tune_ease(
+        fit_w, truth, grid, k=params.k, num_threads=params.num_threads, exclude=blocked
+    )
     chosen = next(t for t, g in zip(trials, grid, strict=True) if g == best)
-    validation["ease"] = {m.removeprefix("val_"): float(v) for m, v in chosen.items()
-                          if m.startswith("val_")}
+    validation["ease"] = {
+        m.removeprefix("val_"): float(v) for m, v in chosen.items() if m.startswith("val_")
+    }
     return best, trials
 
 
-def _write_bundle(out_dir: Path, arrays: RecArrays, manifest: Manifest,
-                  ranker_text: str | None) -> None:
+def _write_bundle(
+    out_dir: Path, arrays: RecArrays, manifest: Manifest, ranker_text: str | None
+) -> None:
     check_bundle_target(out_dir)
     with staged_dir(out_dir) as tmp:
         save_arrays(tmp, arrays)
@@ -259,12 +334,19 @@ def log_to_mlflow(result: TrainResult, work_dir: Path) -> None:
     import mlflow
 
     mlflow.log_params({f"als_{k}": v for k, v in result.als.as_dict().items()})
-    mlflow.log_params({"champion": result.champion, "n_users": result.n_users,
-                       "n_items": result.n_items, "n_interactions": result.n_interactions})
+    mlflow.log_params(
+        {
+            "champion": result.champion,
+            "n_users": result.n_users,
+            "n_items": result.n_items,
+            "n_interactions": result.n_interactions,
+        }
+    )
     mlflow.log_metrics(result.flat_metrics())
     for step, trial in enumerate(result.trials):
-        mlflow.log_metrics({f"search_{k}": float(v) for k, v in trial.items()
-                            if k.startswith("val_")}, step=step)
+        mlflow.log_metrics(
+            {f"search_{k}": float(v) for k, v in trial.items() if k.startswith("val_")}, step=step
+        )
     if result.ease is not None:
         mlflow.log_params({f"ease_{k}": v for k, v in result.ease.as_dict().items()})
     for step, trial in enumerate(result.ease_trials):

@@ -43,15 +43,26 @@ def default_grid(n_trials: int = 12, seed: int = 0) -> list[ALSParams]:
 def neighbours(params: ALSParams) -> list[ALSParams]:
     """One-step moves around a trial: regularization x3 / /3, alpha /2 / x2, factors x2 / /2."""
     reg, alpha, factors = params.regularization, params.alpha, params.factors
-    return [replace(params, regularization=reg * 3), replace(params, regularization=reg / 3),
-            replace(params, alpha=alpha / 2), replace(params, alpha=alpha * 2),
-            replace(params, factors=min(factors * 2, 256)),
-            replace(params, factors=max(factors // 2, 8))]
+    return [
+        replace(params, regularization=reg * 3),
+        replace(params, regularization=reg / 3),
+        replace(params, alpha=alpha / 2),
+        replace(params, alpha=alpha * 2),
+        replace(params, factors=min(factors * 2, 256)),
+        replace(params, factors=max(factors // 2, 8)),
+    ]
 
 
-def search_als(fit_weights: sp.csr_matrix, val_truth: sp.csr_matrix, n_trials: int, *,
-               k: int = 10, num_threads: int = 1, exclude: sp.csr_matrix | None = None,
-               progress: Progress | None = None) -> tuple[ALSParams, list[Trial]]:
+def search_als(
+    fit_weights: sp.csr_matrix,
+    val_truth: sp.csr_matrix,
+    n_trials: int,
+    *,
+    k: int = 10,
+    num_threads: int = 1,
+    exclude: sp.csr_matrix | None = None,
+    progress: Progress | None = None,
+) -> tuple[ALSParams, list[Trial]]:
     """Random search (two thirds of the budget), then local moves around the best trial.
 
     The local phase walks to a better neighbour (see `neighbours`) while one exists and the
@@ -65,18 +76,33 @@ def search_als(fit_weights: sp.csr_matrix, val_truth: sp.csr_matrix, n_trials: i
             progress(min(done + offset, n_trials), n_trials)
 
     offset = 0
-    best, trials = tune_als(fit_weights, val_truth, tried, k=k, num_threads=num_threads,
-                            exclude=exclude, progress=report)
+    best, trials = tune_als(
+        fit_weights,
+        val_truth,
+        tried,
+        k=k,
+        num_threads=num_threads,
+        exclude=exclude,
+        progress=report,
+    )
     while len(tried) < n_trials:
-        fresh = [p for p in neighbours(best) if p not in tried][:n_trials - len(tried)]
+        fresh = [p for p in neighbours(best) if p not in tried][: n_trials - len(tried)]
         if not fresh:
             break
         offset = len(tried)
-        local, more = tune_als(fit_weights, val_truth, fresh, k=k, num_threads=num_threads,
-                               exclude=exclude, progress=report)
+        local, more = tune_als(
+            fit_weights,
+            val_truth,
+            fresh,
+            k=k,
+            num_threads=num_threads,
+            exclude=exclude,
+            progress=report,
+        )
         tried, trials = tried + fresh, trials + more
-        if max(float(t["val_ndcg"]) for t in more) <= max(float(t["val_ndcg"]) for t in
-                                                          trials[:-len(more)]):
+        if max(float(t["val_ndcg"]) for t in more) <= max(
+            float(t["val_ndcg"]) for t in trials[: -len(more)]
+        ):
             break  # a local optimum: no neighbour is better
         best = local
     if progress is not None:
@@ -90,16 +116,24 @@ def popularity_scores(weights: sp.csr_matrix) -> Callable[[np.ndarray], np.ndarr
     return lambda users: np.tile(pop, (len(users), 1))
 
 
-def als_scores(user_factors: np.ndarray,
-               item_factors: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+def als_scores(
+    user_factors: np.ndarray, item_factors: np.ndarray
+) -> Callable[[np.ndarray], np.ndarray]:
     """Scorer of dot products between user and item factors."""
     return lambda users: user_factors[users] @ item_factors.T
 
 
-def tune_als(fit_weights: sp.csr_matrix, val_truth: sp.csr_matrix, grid: list[ALSParams], *,
-             k: int = 10, metric: str = "ndcg", num_threads: int = 1,
-             exclude: sp.csr_matrix | None = None,
-             progress: Progress | None = None) -> tuple[ALSParams, list[Trial]]:
+def tune_als(
+    fit_weights: sp.csr_matrix,
+    val_truth: sp.csr_matrix,
+    grid: list[ALSParams],
+    *,
+    k: int = 10,
+    metric: str = "ndcg",
+    num_threads: int = 1,
+    exclude: sp.csr_matrix | None = None,
+    progress: Progress | None = None,
+) -> tuple[ALSParams, list[Trial]]:
     """Fit each candidate on the fit split and score it on validation; return the best.
 
     The validation split lies after each customer's fit events, so the choice never sees the
@@ -113,8 +147,9 @@ def tune_als(fit_weights: sp.csr_matrix, val_truth: sp.csr_matrix, grid: list[AL
         factors = fit_als(fit_weights, params, num_threads=num_threads)
         scores = evaluate_scores(als_scores(*factors), exclude, val_truth, k)
         trials.append({**params.as_dict(), **{f"val_{m}": v for m, v in scores.items()}})
-        logger.info("trial %d/%d %s -> %s@%d=%.4f", n + 1, len(grid), params, metric, k,
-                    scores[metric])
+        logger.info(
+            "trial %d/%d %s -> %s@%d=%.4f", n + 1, len(grid), params, metric, k, scores[metric]
+        )
         if scores[metric] > best_value:
             best, best_value = params, scores[metric]
         if progress is not None:
@@ -122,9 +157,15 @@ def tune_als(fit_weights: sp.csr_matrix, val_truth: sp.csr_matrix, grid: list[AL
     return best, trials
 
 
-def tune_ease(fit_weights: sp.csr_matrix, val_truth: sp.csr_matrix, grid: list[EASEParams], *,
-              k: int = 10, num_threads: int = 1,
-              exclude: sp.csr_matrix | None = None) -> tuple[EASEParams, list[Trial]]:
+def tune_ease(
+    fit_weights: sp.csr_matrix,
+    val_truth: sp.csr_matrix,
+    grid: list[EASEParams],
+    *,
+    k: int = 10,
+    num_threads: int = 1,
+    exclude: sp.csr_matrix | None = None,
+) -> tuple[EASEParams, list[Trial]]:
     """Pick the EASE L2 strength by NDCG@k on the validation split (like `tune_als`)."""
     exclude = fit_weights if exclude is None else exclude
     trials: list[Trial] = []
@@ -134,8 +175,9 @@ def tune_ease(fit_weights: sp.csr_matrix, val_truth: sp.csr_matrix, grid: list[E
         scorer = functools.partial(ease_scores, fit_weights, items, b)
         scores = evaluate_scores(scorer, exclude, val_truth, k)
         trials.append({**params.as_dict(), **{f"val_{m}": v for m, v in scores.items()}})
-        logger.info("EASE lam=%s on %d items -> ndcg@%d=%.4f", params.lam, len(items), k,
-                    scores["ndcg"])
+        logger.info(
+            "EASE lam=%s on %d items -> ndcg@%d=%.4f", params.lam, len(items), k, scores["ndcg"]
+        )
         if scores["ndcg"] > best_value:
             best, best_value = params, scores["ndcg"]
     return best, trials

@@ -30,8 +30,11 @@ def fit_calibration(method: str, raw: np.ndarray, y: np.ndarray) -> dict[str, An
         model = LogisticRegression(C=1e6, max_iter=1000).fit(raw[:, None], y)
         return {"method": "platt", "a": float(model.coef_[0, 0]), "b": float(model.intercept_[0])}
     iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
-    return {"method": "isotonic", "x": [float(v) for v in iso.X_thresholds_],
-            "y": [float(v) for v in iso.y_thresholds_]}
+    return {
+        "method": "isotonic",
+        "x": [float(v) for v in iso.X_thresholds_],
+        "y": [float(v) for v in iso.y_thresholds_],
+    }
 
 
 def out_of_fold(method: str, raw: np.ndarray, y: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -46,8 +49,9 @@ def out_of_fold(method: str, raw: np.ndarray, y: np.ndarray, seed: int = 0) -> n
     return out
 
 
-def choose_calibration(raw: np.ndarray, y: np.ndarray,
-                       seed: int = 0) -> tuple[dict[str, Any], np.ndarray, dict[str, float]]:
+def choose_calibration(
+    raw: np.ndarray, y: np.ndarray, seed: int = 0
+) -> tuple[dict[str, Any], np.ndarray, dict[str, float]]:
     """Pick the method with the lowest cross-validated Brier; refit it on the whole slice.
 
     Returns:
@@ -72,6 +76,9 @@ def tier_thresholds(probability: np.ndarray, shares: tuple[float, ...]) -> list[
 def tiers_for(kind: str, probability: np.ndarray) -> dict[str, Any]:
     """The tier names and thresholds of a kind, from held-out calibrated probabilities."""
     names, shares = (CHURN_TIERS, CHURN_SHARES) if kind == "churn" else (LEAD_TIERS, LEAD_SHARES)
-    return {"names": list(names), "thresholds": [float(t) for t in
-                                                 tier_thresholds(probability, shares)],
-            "shares": list(shares), "basis": "quantiles of calibrated held-out probability"}
+    return {
+        "names": list(names),
+        "thresholds": [float(t) for t in tier_thresholds(probability, shares)],
+        "shares": list(shares),
+        "basis": "quantiles of calibrated held-out probability",
+    }

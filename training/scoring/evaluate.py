@@ -32,18 +32,25 @@ def lift_at(y: np.ndarray, p: np.ndarray, fraction: float = 0.1) -> float:
 def metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     """The standard metric set of calibrated probabilities `p` against 0/1 labels `y`."""
     clipped = np.clip(p, 1e-6, 1 - 1e-6)
-    return {"roc_auc": float(roc_auc_score(y, p)),
-            "pr_auc": float(average_precision_score(y, p)),
-            "log_loss": float(log_loss(y, clipped, labels=[0, 1])),
-            "brier": float(brier_score_loss(y, p)),
-            "lift_top_decile": lift_at(y, p, 0.1),
-            "positive_rate": float(y.mean())}
+    return {
+        "roc_auc": float(roc_auc_score(y, p)),
+        "pr_auc": float(average_precision_score(y, p)),
+        "log_loss": float(log_loss(y, clipped, labels=[0, 1])),
+        "brier": float(brier_score_loss(y, p)),
+        "lift_top_decile": lift_at(y, p, 0.1),
+        "positive_rate": float(y.mean()),
+    }
 
 
 def plots(y: np.ndarray, p: np.ndarray, importance: dict[str, float]) -> dict[str, Figure]:
     """Named figures: roc, pr, reliability, gains, importance."""
-    return {"roc": _roc(y, p), "pr": _pr(y, p), "reliability": _reliability(y, p),
-            "gains": _gains(y, p), "importance": _importance(importance)}
+    return {
+        "roc": _roc(y, p),
+        "pr": _pr(y, p),
+        "reliability": _reliability(y, p),
+        "gains": _gains(y, p),
+        "importance": _importance(importance),
+    }
 
 
 def _axes(title: str, xlabel: str, ylabel: str) -> tuple[Figure, Axes]:
@@ -55,8 +62,9 @@ def _axes(title: str, xlabel: str, ylabel: str) -> tuple[Figure, Axes]:
 
 def _roc(y: np.ndarray, p: np.ndarray) -> Figure:
     fpr, tpr, _ = roc_curve(y, p)
-    fig, ax = _axes(f"ROC (AUC {roc_auc_score(y, p):.3f})", "false positive rate",
-                    "true positive rate")
+    fig, ax = _axes(
+        f"ROC (AUC {roc_auc_score(y, p):.3f})", "false positive rate", "true positive rate"
+    )
     ax.plot(fpr, tpr)
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey")
     return fig
@@ -64,8 +72,9 @@ def _roc(y: np.ndarray, p: np.ndarray) -> Figure:
 
 def _pr(y: np.ndarray, p: np.ndarray) -> Figure:
     precision, recall, _ = precision_recall_curve(y, p)
-    fig, ax = _axes(f"Precision-recall (AP {average_precision_score(y, p):.3f})", "recall",
-                    "precision")
+    fig, ax = _axes(
+        f"Precision-recall (AP {average_precision_score(y, p):.3f})", "recall", "precision"
+    )
     ax.plot(recall, precision)
     ax.axhline(y.mean(), linestyle="--", color="grey")
     return fig
@@ -86,8 +95,11 @@ def _gains(y: np.ndarray, p: np.ndarray) -> Figure:
     order = np.argsort(-p, kind="stable")
     captured = np.concatenate([[0.0], np.cumsum(y[order]) / max(1, y.sum())])
     share = np.linspace(0, 1, len(captured))
-    fig, ax = _axes(f"Cumulative gains (top-decile lift {lift_at(y, p):.2f})",
-                    "share of entities contacted", "share of positives captured")
+    fig, ax = _axes(
+        f"Cumulative gains (top-decile lift {lift_at(y, p):.2f})",
+        "share of entities contacted",
+        "share of positives captured",
+    )
     ax.plot(share, captured)
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey")
     return fig

@@ -15,13 +15,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from models.scoring.reasons import CATEGORICAL
-from models.scoring.scorer import FeatureSpec, LinearPart
+from models.scoring.scorer import LinearPart
+from models.scoring.specs import FeatureSpec
 
 C_GRID = (0.01, 0.1, 1.0)
 
 
-def design(x: np.ndarray, specs: list[FeatureSpec], mean: np.ndarray,
-           scale: np.ndarray) -> np.ndarray:
+def design(
+    x: np.ndarray, specs: list[FeatureSpec], mean: np.ndarray, scale: np.ndarray
+) -> np.ndarray:
     """Standardized numerics plus one-hot categoricals."""
     blocks = []
     for j, spec in enumerate(specs):
@@ -36,8 +38,13 @@ def design(x: np.ndarray, specs: list[FeatureSpec], mean: np.ndarray,
     return np.hstack(blocks)
 
 
-def fit_linear(x: np.ndarray, y: np.ndarray, specs: list[FeatureSpec], c: float,
-               sample_weight: np.ndarray | None = None) -> dict[str, Any]:
+def fit_linear(
+    x: np.ndarray,
+    y: np.ndarray,
+    specs: list[FeatureSpec],
+    c: float,
+    sample_weight: np.ndarray | None = None,
+) -> dict[str, Any]:
     """Fit an L2 logistic model; return its JSON spec (intercept, mean, scale, coefs)."""
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns: mean 0, scale 1
@@ -47,13 +54,20 @@ def fit_linear(x: np.ndarray, y: np.ndarray, specs: list[FeatureSpec], c: float,
     model = LogisticRegression(C=c, max_iter=2000)
     model.fit(design(x, specs, mean, scale), y, sample_weight=sample_weight)
     coefs = model.coef_[0]
-    spec: dict[str, Any] = {"intercept": float(model.intercept_[0]), "C": c,
-                            "mean": {}, "scale": {}, "coef": {}, "cat_coef": {}}
+    spec: dict[str, Any] = {
+        "intercept": float(model.intercept_[0]),
+        "C": c,
+        "mean": {},
+        "scale": {},
+        "coef": {},
+        "cat_coef": {},
+    }
     pos = 0
     for j, feat in enumerate(specs):
         if feat.kind == CATEGORICAL:
-            spec["cat_coef"][feat.name] = [float(v) for v in
-                                           coefs[pos : pos + len(feat.categories)]]
+            spec["cat_coef"][feat.name] = [
+                float(v) for v in coefs[pos : pos + len(feat.categories)]
+            ]
             pos += len(feat.categories)
         else:
             spec["mean"][feat.name] = float(mean[j])
@@ -69,8 +83,13 @@ def linear_raw(spec: dict[str, Any], specs: list[FeatureSpec], x: np.ndarray) ->
     return raw
 
 
-def search_linear(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
-                  y_val: np.ndarray, specs: list[FeatureSpec]) -> tuple[float, dict[str, float]]:
+def search_linear(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    specs: list[FeatureSpec],
+) -> tuple[float, dict[str, float]]:
     """Choose the regularization C on the validation slice; return (C, {C: val AUC})."""
     scores = {}
     for c in C_GRID:

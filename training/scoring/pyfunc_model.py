@@ -21,8 +21,12 @@ class ScorerModel(PythonModel):
     def load_context(self, context: PythonModelContext) -> None:
         self._scorer = TabularScorer.load(context.artifacts["bundle"])
 
-    def predict(self, context: PythonModelContext, model_input: pd.DataFrame,
-                params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def predict(
+        self,
+        context: PythonModelContext,
+        model_input: pd.DataFrame,
+        params: dict[str, Any] | None = None,
+    ) -> pd.DataFrame:
         scored = self._scorer.score_frame(model_input)
         return scored[["probability", "score", "tier"]].reset_index(drop=True)
 

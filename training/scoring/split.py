@@ -44,8 +44,10 @@ def split_rows(y: np.ndarray, times: pd.Series | None, seed: int = 0) -> Splits:
     for name in ("train", "validation", "calibration"):
         part = y[getattr(splits, name)]
         if len(part) == 0 or part.min() == part.max():
-            raise TableError(f"the {name} slice has {len(part)} rows and not both classes; "
-                             "need more rows or more time periods")
+            raise TableError(
+                f"the {name} slice has {len(part)} rows and not both classes; "
+                "need more rows or more time periods"
+            )
     return splits
 
 
@@ -53,8 +55,9 @@ def _stratified(y: np.ndarray, seed: int) -> Splits:
     rows = np.arange(len(y))
     held = VALIDATION_FRACTION + CALIBRATION_FRACTION
     train, rest = train_test_split(rows, test_size=held, stratify=y, random_state=seed)
-    val, cal = train_test_split(rest, test_size=CALIBRATION_FRACTION / held,
-                                stratify=y[rest], random_state=seed)
+    val, cal = train_test_split(
+        rest, test_size=CALIBRATION_FRACTION / held, stratify=y[rest], random_state=seed
+    )
     return Splits(np.sort(train), np.sort(val), np.sort(cal), by_time=False)
 
 
@@ -62,8 +65,10 @@ def _by_time(times: pd.Series) -> Splits:
     values = times.to_numpy()
     distinct, counts = np.unique(values, return_counts=True)
     if len(distinct) < 3:
-        raise TableError(f"time column has {len(distinct)} distinct values; need at least 3 "
-                         "(or leave out --time-col for a random split)")
+        raise TableError(
+            f"time column has {len(distinct)} distinct values; need at least 3 "
+            "(or leave out --time-col for a random split)"
+        )
     n = counts.sum()
     # Walk back from the latest time: calibration first, then validation, each >= its fraction.
     cal_start = _start_of_tail(counts, len(counts), CALIBRATION_FRACTION * n)
@@ -72,8 +77,12 @@ def _by_time(times: pd.Series) -> Splits:
         raise TableError("time column: not enough distinct times to keep rows for training")
     cal_from, val_from = distinct[cal_start], distinct[val_start]
     rows = np.arange(len(values))
-    return Splits(rows[values < val_from], rows[(values >= val_from) & (values < cal_from)],
-                  rows[values >= cal_from], by_time=True)
+    return Splits(
+        rows[values < val_from],
+        rows[(values >= val_from) & (values < cal_from)],
+        rows[values >= cal_from],
+        by_time=True,
+    )
 
 
 def _start_of_tail(counts: np.ndarray, end: int, need: float) -> int:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from features.load import read_frame
 from models.scoring.reasons import BOOL, CATEGORICAL, NUMERIC
-from models.scoring.scorer import FeatureSpec
+from models.scoring.specs import FeatureSpec
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +57,9 @@ def require_columns(df: pd.DataFrame, source: str, *columns: str | None) -> None
             raise TableError(f"{source}: no column {col!r} (columns: {have})")
 
 
-def infer_spec(df: pd.DataFrame, label: str, id_col: str | None, time_col: str | None,
-               source: str = "table") -> TableSpec:
+def infer_spec(
+    df: pd.DataFrame, label: str, id_col: str | None, time_col: str | None, source: str = "table"
+) -> TableSpec:
     """Type every remaining column as a numeric, bool or categorical feature."""
     require_columns(df, source, label, id_col, time_col)
     roles = {label, id_col, time_col}
@@ -68,8 +69,12 @@ def infer_spec(df: pd.DataFrame, label: str, id_col: str | None, time_col: str |
             continue
         spec = _feature_spec(df[name], str(name))
         if spec is None:
-            logger.warning("%s: column %r (%s) is not numeric, boolean or text; ignored",
-                           source, name, df[name].dtype)
+            logger.warning(
+                "%s: column %r (%s) is not numeric, boolean or text; ignored",
+                source,
+                name,
+                df[name].dtype,
+            )
             continue
         features.append(spec)
     if not features:
@@ -86,8 +91,9 @@ def _feature_spec(col: pd.Series, name: str) -> FeatureSpec | None:
         counts = col.dropna().astype("string").value_counts()
         kept = counts[counts >= MIN_CATEGORY_COUNT].head(MAX_CATEGORIES)
         if len(kept) < len(counts):
-            logger.info("column %r: %d rare categories map to missing", name,
-                        len(counts) - len(kept))
+            logger.info(
+                "column %r: %d rare categories map to missing", name, len(counts) - len(kept)
+            )
         return FeatureSpec(name, CATEGORICAL, tuple(sorted(str(c) for c in kept.index)))
     return None
 
@@ -107,11 +113,14 @@ def read_labels(df: pd.DataFrame, label: str, source: str = "table") -> np.ndarr
     bad = ~np.isin(values, (0.0, 1.0))
     if bad.any():
         row = int(np.flatnonzero(bad)[0]) + 1
-        raise TableError(f"{source}, column {label!r}, row {row}: label {col.iloc[row - 1]!r} "
-                         "is not 0/1, true/false or yes/no")
+        raise TableError(
+            f"{source}, column {label!r}, row {row}: label {col.iloc[row - 1]!r} "
+            "is not 0/1, true/false or yes/no"
+        )
     if len(np.unique(values)) < 2:
-        raise TableError(f"{source}, column {label!r}: all labels are {values[0]:.0f}; "
-                         "need both classes")
+        raise TableError(
+            f"{source}, column {label!r}: all labels are {values[0]:.0f}; need both classes"
+        )
     return values.astype(int)
 
 

@@ -28,8 +28,13 @@ from training.scoring.train import TrainConfig, TrainResult
 logger = logging.getLogger(__name__)
 
 
-def log_training(result: TrainResult, config: TrainConfig, example: pd.DataFrame | None = None,
-                 *, log_model: bool = True) -> None:
+def log_training(
+    result: TrainResult,
+    config: TrainConfig,
+    example: pd.DataFrame | None = None,
+    *,
+    log_model: bool = True,
+) -> None:
     """Log everything about `result` into the active MLflow run.
 
     `example`: a few raw training rows; with it the full scorer is logged as an MLflow model
@@ -40,8 +45,9 @@ def log_training(result: TrainResult, config: TrainConfig, example: pd.DataFrame
     for i, trial in enumerate(result.trials):
         with mlflow.start_run(run_name=f"trial-{i:02d}", nested=True):
             mlflow.log_params(trial.choice)
-            mlflow.log_metrics({"val_auc": trial.val_auc,
-                                "best_iteration": float(trial.best_iteration)})
+            mlflow.log_metrics(
+                {"val_auc": trial.val_auc, "best_iteration": float(trial.best_iteration)}
+            )
     y, p = result.holdout
     for name, fig in evaluate.plots(y, p, result.importance).items():
         mlflow.log_figure(fig, f"plots/{name}.png")
@@ -53,10 +59,18 @@ def log_training(result: TrainResult, config: TrainConfig, example: pd.DataFrame
 def _params(result: TrainResult, config: TrainConfig) -> dict[str, Any]:
     details = result.scorer.manifest.details
     params = {f"search.{k}": v for k, v in result.params.items()}
-    params.update({"kind": config.kind, "label": config.label, "id_col": config.id_col,
-                   "time_col": config.time_col, "n_features": len(result.scorer.feature_names),
-                   "calibration": details["model"]["calibration"], "source": config.source,
-                   **{f"rows.{k}": v for k, v in details["rows"].items()}})
+    params.update(
+        {
+            "kind": config.kind,
+            "label": config.label,
+            "id_col": config.id_col,
+            "time_col": config.time_col,
+            "n_features": len(result.scorer.feature_names),
+            "calibration": details["model"]["calibration"],
+            "source": config.source,
+            **{f"rows.{k}": v for k, v in details["rows"].items()},
+        }
+    )
     return params
 
 
@@ -72,14 +86,18 @@ def _log_scorer(result: TrainResult, example: pd.DataFrame) -> None:
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
         signature = infer_signature(rows, output.reset_index(drop=True))
     mlflow.pyfunc.log_model(
-        name="scorer", python_model=str(Path(__file__).with_name("pyfunc_model.py")),
+        name="scorer",
+        python_model=str(Path(__file__).with_name("pyfunc_model.py")),
         artifacts={"bundle": str(result.bundle_dir)},
-        signature=signature, input_example=rows,
-        pip_requirements=[f"lightgbm=={lgb.__version__}", f"pandas=={pd.__version__}"])
+        signature=signature,
+        input_example=rows,
+        pip_requirements=[f"lightgbm=={lgb.__version__}", f"pandas=={pd.__version__}"],
+    )
 
 
 def register(settings: Settings, result: TrainResult) -> RegisteredVersion:
     """Register the bundle as the champion of the kind's model name."""
     name = settings.churn_model if result.scorer.kind == "churn" else settings.lead_model
-    return register_bundle(settings, name, result.bundle_dir,
-                           description=f"valuechain {result.scorer.kind} scorer")
+    return register_bundle(
+        settings, name, result.bundle_dir, description=f"valuechain {result.scorer.kind} scorer"
+    )

@@ -26,8 +26,8 @@ from models.scoring.scorer import (
     MODEL_FILE,
     Calibrator,
     TabularScorer,
-    encode_frame,
 )
+from models.scoring.specs import encode_frame
 from training.scoring import calibrate, evaluate, linear, tune
 from training.scoring.split import Splits, split_rows
 from training.scoring.table import TableSpec, infer_spec, read_labels, read_times
@@ -101,17 +101,29 @@ def train_scorer(df: pd.DataFrame, config: TrainConfig, bundle_dir: Path) -> Tra
     metrics.update({f"val_{k}": v for k, v in fit.val_metrics.items()})
     details = _details(spec, config, fit, cal_spec["method"], tiers, metrics, splits)
     as_of = str(times.max()) if times is not None else None
-    write_manifest(bundle_dir, Manifest(kind=config.kind, data_hash=config.data_hash,
-                                        as_of=as_of, details=details))
+    write_manifest(
+        bundle_dir,
+        Manifest(kind=config.kind, data_hash=config.data_hash, as_of=as_of, details=details),
+    )
     scorer = TabularScorer.load(bundle_dir, config.kind)
     importance = _importance(scorer, x[splits.calibration])
     example = pd.DataFrame(x[:5], columns=spec.feature_names)
-    return TrainResult(bundle_dir, scorer, metrics, fit.params, fit.trials, importance,
-                       fit.booster, example, (y_cal, oof))
+    return TrainResult(
+        bundle_dir,
+        scorer,
+        metrics,
+        fit.params,
+        fit.trials,
+        importance,
+        fit.booster,
+        example,
+        (y_cal, oof),
+    )
 
 
-def _fit_models(x: np.ndarray, y: np.ndarray, splits: Splits, spec: TableSpec,
-                config: TrainConfig) -> _Fit:
+def _fit_models(
+    x: np.ndarray, y: np.ndarray, splits: Splits, spec: TableSpec, config: TrainConfig
+) -> _Fit:
     """Search both model families on validation, pick the blend weight, refit on train+val."""
     tr, val = splits.train, splits.validation
     cats = [j for j, f in enumerate(spec.features) if f.kind == CATEGORICAL]
@@ -130,19 +142,29 @@ def _fit_models(x: np.ndarray, y: np.ndarray, splits: Splits, spec: TableSpec,
         val_metrics["auc_chosen"] = blend_scores[weight]
     tv = np.concatenate([tr, val])
     rounds = max(1, round(best.best_iteration * len(tv) / len(tr)))
-    booster = (tune.fit_final(best.choice, rounds, x[tv], y[tv], cats, spec.feature_names,
-                              config.threads, config.seed) if weight > 0 else None)
+    booster = (
+        tune.fit_final(
+            best.choice, rounds, x[tv], y[tv], cats, spec.feature_names, config.threads, config.seed
+        )
+        if weight > 0
+        else None
+    )
     lin = linear.fit_linear(x[tv], y[tv], specs, c) if weight < 1 and c is not None else None
-    params = {**best.choice, "rounds": rounds, "blend_weight_lightgbm": weight,
-              "linear_C": c, "split": "time" if splits.by_time else "stratified"}
+    params = {
+        **best.choice,
+        "rounds": rounds,
+        "blend_weight_lightgbm": weight,
+        "linear_C": c,
+        "split": "time" if splits.by_time else "stratified",
+    }
     return _Fit(weight, booster, lin, params, val_metrics, trials)
 
 
-def _choose_weight(lgb_raw: np.ndarray, lin_raw: np.ndarray,
-                   y: np.ndarray) -> tuple[float, dict[float, float]]:
+def _choose_weight(
+    lgb_raw: np.ndarray, lin_raw: np.ndarray, y: np.ndarray
+) -> tuple[float, dict[float, float]]:
     """The LightGBM weight of the log-odds blend with the best validation AUC (ties: more trees)."""
-    scores = {w: float(roc_auc_score(y, w * lgb_raw + (1 - w) * lin_raw))
-              for w in BLEND_WEIGHTS}
+    scores = {w: float(roc_auc_score(y, w * lgb_raw + (1 - w) * lin_raw)) for w in BLEND_WEIGHTS}
     best = max(scores, key=lambda w: (round(scores[w], 4), w))
     return best, scores
 
@@ -159,19 +181,45 @@ def _write_models(bundle_dir: Path, fit: _Fit, x_cal: np.ndarray, spec: TableSpe
     return raw
 
 
-def _details(spec: TableSpec, config: TrainConfig, fit: _Fit, method: str,
-             tiers: dict[str, Any], metrics: dict[str, float], splits: Splits) -> dict[str, Any]:
-    features = [{"name": f.name, "kind": f.kind, **({"categories": list(f.categories)}
-                                                     if f.kind == CATEGORICAL else {})}
-                for f in spec.features]
-    return {"task": config.kind, "features": features, "label_col": spec.label,
-            "id_col": spec.id_col, "time_col": spec.time_col,
-            "feature_text": dict(config.feature_text), "tiers": tiers,
-            "model": {"weight": fit.weight, "lightgbm": fit.booster is not None,
-                      "linear": fit.linear_spec is not None, "calibration": method},
-            "params": fit.params, "metrics": metrics,
-            "rows": {"train": len(splits.train), "validation": len(splits.validation),
-                     "calibration": len(splits.calibration)}}
+def _details(
+    spec: TableSpec,
+    config: TrainConfig,
+    fit: _Fit,
+    method: str,
+    tiers: dict[str, Any],
+    metrics: dict[str, float],
+    splits: Splits,
+) -> dict[str, Any]:
+    features = [
+        {
+            "name": f.name,
+            "kind": f.kind,
+            **({"categories": list(f.categories)} if f.kind == CATEGORICAL else {}),
+        }
+        for f in spec.features
+    ]
+    return {
+        "task": config.kind,
+        "features": features,
+        "label_col": spec.label,
+        "id_col": spec.id_col,
+        "time_col": spec.time_col,
+        "feature_text": dict(config.feature_text),
+        "tiers": tiers,
+        "model": {
+            "weight": fit.weight,
+            "lightgbm": fit.booster is not None,
+            "linear": fit.linear_spec is not None,
+            "calibration": method,
+        },
+        "params": fit.params,
+        "metrics": metrics,
+        "rows": {
+            "train": len(splits.train),
+            "validation": len(splits.validation),
+            "calibration": len(splits.calibration),
+        },
+    }
 
 
 def _importance(scorer: TabularScorer, x: np.ndarray) -> dict[str, float]:

@@ -39,16 +39,21 @@ class Events:
     @staticmethod
     def concat(parts: list[Events]) -> Events:
         """Concatenate event batches."""
-        return Events(*(np.concatenate([getattr(p, f) for p in parts])
-                        for f in ("cust", "item", "kind", "ts", "qty")))
+        return Events(
+            *(
+                np.concatenate([getattr(p, f) for p in parts])
+                for f in ("cust", "item", "kind", "ts", "qty")
+            )
+        )
 
     def take(self, idx: np.ndarray) -> Events:
         """Rows selected by a mask or index array."""
         return Events(self.cust[idx], self.item[idx], self.kind[idx], self.ts[idx], self.qty[idx])
 
 
-def simulate_events(rng: np.random.Generator, pop: Population, cat: Catalogue, lo: int,
-                    hi: int) -> Events:
+def simulate_events(
+    rng: np.random.Generator, pop: Population, cat: Catalogue, lo: int, hi: int
+) -> Events:
     """All interactions of customers [lo, hi), sorted by customer then time."""
     s_cust, s_ts = _sessions(rng, pop, lo, hi)
     views = _views(rng, pop, cat, s_cust, s_ts)
@@ -56,8 +61,9 @@ def simulate_events(rng: np.random.Generator, pop: Population, cat: Catalogue, l
     carts = Events(carts.cust, carts.item, carts.kind, carts.ts, _quantity(rng, cat, carts.item))
     buys = _follow(rng, carts, BUY_P, PURCHASE, 150.0)
     now, later = _complements(rng, pop, cat, buys)
-    bought = Events.concat([buys, now.take(now.kind == PURCHASE),
-                            later.take(later.kind == PURCHASE)])
+    bought = Events.concat(
+        [buys, now.take(now.kind == PURCHASE), later.take(later.kind == PURCHASE)]
+    )
     repeats = _repeats(rng, pop, cat, bought)
     out = Events.concat([views, carts, buys, now, later, repeats])
     out = out.take(out.ts < pop.active_hi[out.cust])  # nothing after churn or the window end
@@ -71,8 +77,9 @@ def amounts(rng: np.random.Generator, cat: Catalogue, ev: Events) -> np.ndarray:
     return np.where(ev.kind == PURCHASE, np.round(value, 2), 0.0)
 
 
-def _sessions(rng: np.random.Generator, pop: Population, lo: int,
-              hi: int) -> tuple[np.ndarray, np.ndarray]:
+def _sessions(
+    rng: np.random.Generator, pop: Population, lo: int, hi: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Session starts: a Poisson process at the peak rate, thinned by the lifecycle intensity."""
     c = np.arange(lo, hi)
     span = np.maximum(pop.active_hi[c] - pop.active_lo[c], 0)
@@ -82,12 +89,15 @@ def _sessions(rng: np.random.Generator, pop: Population, lo: int,
     keep = rng.random(cust.size) < pop.intensity(cust, ts)
     # people sign up while shopping: customers who join inside the window start with a session
     joined = c[pop.signup[c] >= pop.start]
-    return (np.concatenate([cust[keep], joined]),
-            np.concatenate([ts[keep], pop.signup[joined] + 1]))
+    return (
+        np.concatenate([cust[keep], joined]),
+        np.concatenate([ts[keep], pop.signup[joined] + 1]),
+    )
 
 
-def taste(rng: np.random.Generator, pop: Population, cust: np.ndarray,
-          n_categories: int) -> np.ndarray:
+def taste(
+    rng: np.random.Generator, pop: Population, cust: np.ndarray, n_categories: int
+) -> np.ndarray:
     """A category per row: mostly the customer's cluster, sometimes a personal favourite."""
     k = pop.cluster[cust]
     # Row k of the stacked CDFs is shifted by k, so one searchsorted serves every cluster.
@@ -99,17 +109,18 @@ def taste(rng: np.random.Generator, pop: Population, cust: np.ndarray,
     return np.where(pick < 0.6, from_cluster, np.where(pick < 0.85, pop.favourite[cust], other))
 
 
-def _views(rng: np.random.Generator, pop: Population, cat: Catalogue, s_cust: np.ndarray,
-           s_ts: np.ndarray) -> Events:
+def _views(
+    rng: np.random.Generator, pop: Population, cat: Catalogue, s_cust: np.ndarray, s_ts: np.ndarray
+) -> Events:
     """Each session views 1 + Poisson items, mostly from one category and the preferred tier."""
     n_views = 1 + rng.poisson(VIEWS_EXTRA, s_cust.size)
     sid = np.repeat(np.arange(s_cust.size), n_views)
     cust = s_cust[sid]
     main = taste(rng, pop, s_cust, cat.n_categories)
-    category = np.where(rng.random(sid.size) < 0.8, main[sid],
-                        taste(rng, pop, cust, cat.n_categories))
-    tier = np.where(rng.random(sid.size) < 0.7, pop.tier_pref[cust],
-                    rng.integers(0, 3, sid.size))
+    category = np.where(
+        rng.random(sid.size) < 0.8, main[sid], taste(rng, pop, cust, cat.n_categories)
+    )
+    tier = np.where(rng.random(sid.size) < 0.7, pop.tier_pref[cust], rng.integers(0, 3, sid.size))
     gaps = rng.exponential(90.0, sid.size)
     csum = np.cumsum(gaps)
     first = np.concatenate([[0], np.cumsum(n_views)[:-1]]).astype(np.int64)
@@ -119,8 +130,7 @@ def _views(rng: np.random.Generator, pop: Population, cat: Catalogue, s_cust: np
     return Events(cust, item, np.full(sid.size, VIEW, np.int8), ts, np.ones(sid.size, np.int64))
 
 
-def _follow(rng: np.random.Generator, prev: Events, p: float, kind: int,
-            mean_gap: float) -> Events:
+def _follow(rng: np.random.Generator, prev: Events, p: float, kind: int, mean_gap: float) -> Events:
     """A share `p` of `prev` rows lead to a `kind` row of the same item a little later."""
     nxt = prev.take(rng.random(prev.ts.size) < p)
     ts = nxt.ts + rng.exponential(mean_gap, nxt.ts.size).astype(np.int64) + 1
@@ -133,8 +143,9 @@ def _quantity(rng: np.random.Generator, cat: Catalogue, item: np.ndarray) -> np.
     return np.where(several, 1 + rng.geometric(0.5, item.size), 1).astype(np.int64)
 
 
-def _complements(rng: np.random.Generator, pop: Population, cat: Catalogue,
-                 buys: Events) -> tuple[Events, Events]:
+def _complements(
+    rng: np.random.Generator, pop: Population, cat: Catalogue, buys: Events
+) -> tuple[Events, Events]:
     """Accessories of purchased items: in the same session (view, cart, buy) or days later."""
     comp = cat.complement[cat.category[buys.item]]
     u = rng.random(buys.ts.size)
@@ -150,8 +161,9 @@ def _complements(rng: np.random.Generator, pop: Population, cat: Catalogue,
             base, item, ts = base.take(keep), item[keep], ts[keep]
         else:
             ts = base.ts + rng.exponential(delay, base.ts.size).astype(np.int64) + 1
-        rows = [Events(base.cust, item, np.full(ts.size, VIEW, np.int8), ts,
-                       np.ones(ts.size, np.int64))]
+        rows = [
+            Events(base.cust, item, np.full(ts.size, VIEW, np.int8), ts, np.ones(ts.size, np.int64))
+        ]
         qty = _quantity(rng, cat, item)
         for step in steps:
             ts = ts + rng.exponential(45.0, ts.size).astype(np.int64) + 1
@@ -174,8 +186,13 @@ def _repeats(rng: np.random.Generator, pop: Population, cat: Catalogue, bought: 
             break
         ts = cur.ts + (rng.gamma(4.0, REPEAT_MEAN_DAYS / 4.0, cur.ts.size) * DAY).astype(np.int64)
         keep = rng.random(ts.size) < REPEAT_P * _relative(pop, cur.cust, cur.ts, ts)
-        cur = Events(cur.cust[keep], cur.item[keep], cur.kind[keep], ts[keep],
-                     _quantity(rng, cat, cur.item[keep]))
+        cur = Events(
+            cur.cust[keep],
+            cur.item[keep],
+            cur.kind[keep],
+            ts[keep],
+            _quantity(rng, cat, cur.item[keep]),
+        )
         parts.append(cur)
     if not parts:
         return bought.take(np.zeros(bought.ts.size, dtype=bool))

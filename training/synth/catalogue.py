@@ -76,8 +76,9 @@ class Catalogue:
         """Number of categories."""
         return int(self.complement.size)
 
-    def sample(self, rng: np.random.Generator, category: np.ndarray,
-               tier: np.ndarray) -> np.ndarray:
+    def sample(
+        self, rng: np.random.Generator, category: np.ndarray, tier: np.ndarray
+    ) -> np.ndarray:
         """Draw one item per row from the (category, tier) group, by popularity."""
         group = category.astype(np.int64) * 3 + tier
         target = self.group_lo[group] + rng.random(group.size) * self.group_total[group]
@@ -120,8 +121,9 @@ def build_catalogue(rng: np.random.Generator, n_items: int) -> Catalogue:
     return _with_sampler(category, tier, brand, price, cost, weight)
 
 
-def _brands(rng: np.random.Generator, category: np.ndarray, tier: np.ndarray,
-            n_cat: int) -> np.ndarray:
+def _brands(
+    rng: np.random.Generator, category: np.ndarray, tier: np.ndarray, n_cat: int
+) -> np.ndarray:
     """Brand names; each category has 4-8 brands, budget and premium items use different ones."""
     pool = np.array([h + t for h in _BRAND_HEADS for t in _BRAND_TAILS])
     out = np.empty(category.size, dtype=object)
@@ -135,8 +137,14 @@ def _brands(rng: np.random.Generator, category: np.ndarray, tier: np.ndarray,
     return out.astype(str)
 
 
-def _with_sampler(category: np.ndarray, tier: np.ndarray, brand: np.ndarray, price: np.ndarray,
-                  cost: np.ndarray, weight: np.ndarray) -> Catalogue:
+def _with_sampler(
+    category: np.ndarray,
+    tier: np.ndarray,
+    brand: np.ndarray,
+    price: np.ndarray,
+    cost: np.ndarray,
+    weight: np.ndarray,
+) -> Catalogue:
     names = category_names()
     n_cat = len(CATEGORIES)
     complement = np.full(n_cat, -1, dtype=np.int64)
@@ -150,5 +158,17 @@ def _with_sampler(category: np.ndarray, tier: np.ndarray, brand: np.ndarray, pri
     last = np.cumsum(np.bincount(group, minlength=3 * n_cat)) - 1
     first = np.concatenate([[0], last[:-1] + 1])
     lo = np.where(first > 0, cum[np.maximum(first - 1, 0)], 0.0)
-    return Catalogue(category, tier, brand, price, cost, complement, consumable, order, cum,
-                     lo, cum[last] - lo, last)
+    return Catalogue(
+        category,
+        tier,
+        brand,
+        price,
+        cost,
+        complement,
+        consumable,
+        order,
+        cum,
+        lo,
+        cum[last] - lo,
+        last,
+    )

@@ -12,8 +12,16 @@ from training.synth.population import REGIONS
 SOURCES = ("web", "referral", "event", "partner", "outbound")
 SOURCE_P = (0.4, 0.1, 0.12, 0.13, 0.25)
 SOURCE_EFFECT = np.array([0.0, 1.6, -0.4, -0.7, -1.4])
-INDUSTRIES = ("software", "retail", "manufacturing", "finance", "healthcare", "education",
-              "logistics", "media")
+INDUSTRIES = (
+    "software",
+    "retail",
+    "manufacturing",
+    "finance",
+    "healthcare",
+    "education",
+    "logistics",
+    "media",
+)
 INDUSTRY_EFFECT = np.array([0.4, 0.1, -0.2, 0.3, 0.0, -0.5, -0.1, -0.3])
 MIN_LEADS = 200
 
@@ -52,13 +60,30 @@ def simulate_leads(rng: np.random.Generator, n: int, start: int, end: int) -> Le
     visits = rng.poisson(np.exp(1.2 + 0.5 * interest))
     downloads = rng.poisson(np.exp(-0.6 + 0.6 * interest))
     meetings = rng.poisson(np.exp(-1.3 + 0.7 * interest))
-    logit = (-1.9 + SOURCE_EFFECT[source] + INDUSTRY_EFFECT[industry]
-             + 0.08 * np.minimum(opens, 15) + 0.05 * np.minimum(visits, 20)
-             + 0.25 * np.minimum(downloads, 5) + 0.6 * np.minimum(meetings, 4)
-             + 0.15 * (np.log(size) - np.log(60.0)))
+    logit = (
+        -1.9
+        + SOURCE_EFFECT[source]
+        + INDUSTRY_EFFECT[industry]
+        + 0.08 * np.minimum(opens, 15)
+        + 0.05 * np.minimum(visits, 20)
+        + 0.25 * np.minimum(downloads, 5)
+        + 0.6 * np.minimum(meetings, 4)
+        + 0.15 * (np.log(size) - np.log(60.0))
+    )
     will = rng.random(n) < 1.0 / (1.0 + np.exp(-logit))
     when = created + (rng.uniform(1.0, 90.0, n) * DAY).astype(np.int64)
     converted = will & (when < end)  # leads created near the end have not converted yet
     region = np.where(rng.random(n) < 0.05, -1, rng.integers(0, len(REGIONS), n))
-    return Leads(created, source, industry, size, region,
-                 opens, visits, downloads, meetings, converted, np.where(converted, when, -1))
+    return Leads(
+        created,
+        source,
+        industry,
+        size,
+        region,
+        opens,
+        visits,
+        downloads,
+        meetings,
+        converted,
+        np.where(converted, when, -1),
+    )

@@ -68,8 +68,9 @@ class Population:
         return np.where(inside, level, 0.0)
 
 
-def build_population(rng: np.random.Generator, n: int, n_categories: int, start: int,
-                     end: int) -> Population:
+def build_population(
+    rng: np.random.Generator, n: int, n_categories: int, start: int, end: int
+) -> Population:
     """Draw `n` customers for the window [start, end)."""
     signup = _signups(rng, n, start, end)
     referred_by = np.full(n, -1, dtype=np.int64)
@@ -85,7 +86,8 @@ def build_population(rng: np.random.Generator, n: int, n_categories: int, start:
     growth = np.where(churned, 0.0, rng.uniform(0.0, 0.8, n))
     cancel = churned & (rng.random(n) < CANCEL_SHARE)
     cancelled_at = np.where(
-        cancel, np.minimum(active_hi + (rng.random(n) * 3 * DAY).astype(np.int64), end - 1), -1)
+        cancel, np.minimum(active_hi + (rng.random(n) * 3 * DAY).astype(np.int64), end - 1), -1
+    )
     return Population(
         signup=signup,
         region=rng.choice(len(REGIONS), size=n, p=REGION_P),
@@ -119,8 +121,9 @@ def _signups(rng: np.random.Generator, n: int, start: int, end: int) -> np.ndarr
     return np.maximum.accumulate(np.sort(raw) - ranks) + ranks
 
 
-def _churn(rng: np.random.Generator, is_ref: np.ndarray, active_lo: np.ndarray,
-           end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _churn(
+    rng: np.random.Generator, is_ref: np.ndarray, active_lo: np.ndarray, end: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Who churns, when (at least 60 days after becoming active) and how long they decline."""
     n = is_ref.size
     lo = active_lo + 60 * DAY

@@ -32,8 +32,9 @@ def n_chunks(config: WorldConfig) -> int:
     return -(-config.customers // config.chunk_customers)
 
 
-def generate_world(out: Path, config: WorldConfig, *, overwrite: bool = False,
-                   progress: ProgressFn | None = None) -> dict[str, Any]:
+def generate_world(
+    out: Path, config: WorldConfig, *, overwrite: bool = False, progress: ProgressFn | None = None
+) -> dict[str, Any]:
     """Write the five tables and world.json into `out`.
 
     Output goes to a temporary sibling directory that is renamed to `out` only when complete.
@@ -65,19 +66,22 @@ def check_target(out: Path, *, overwrite: bool) -> None:
         raise SynthError(f"{out} is not empty; pass --overwrite to replace it")
 
 
-def _generate_into(directory: Path, config: WorldConfig,
-                   progress: ProgressFn | None) -> dict[str, Any]:
+def _generate_into(
+    directory: Path, config: WorldConfig, progress: ProgressFn | None
+) -> dict[str, Any]:
     root = np.random.SeedSequence(config.seed)
     cat_seq, pop_seq, lead_seq, chunk_seq = root.spawn(4)
     start, end = config.start_s, config.end_s
     catalogue = build_catalogue(np.random.default_rng(cat_seq), config.n_items)
-    pop = build_population(np.random.default_rng(pop_seq), config.customers,
-                           catalogue.n_categories, start, end)
+    pop = build_population(
+        np.random.default_rng(pop_seq), config.customers, catalogue.n_categories, start, end
+    )
     sinks = {name: open_sink(directory, name, config.fmt) for name in TABLE_NAMES}
     try:
         sinks["items"].write(tables.item_columns(catalogue))
-        leads = simulate_leads(np.random.default_rng(lead_seq), n_leads(config.customers),
-                               start, end)
+        leads = simulate_leads(
+            np.random.default_rng(lead_seq), n_leads(config.customers), start, end
+        )
         sinks["leads"].write(tables.lead_columns(leads))
         _write_chunks(sinks, config, catalogue, pop, chunk_seq, progress)
     finally:
@@ -88,9 +92,14 @@ def _generate_into(directory: Path, config: WorldConfig,
     return summary
 
 
-def _write_chunks(sinks: dict[str, Sink], config: WorldConfig, catalogue: Catalogue,
-                  pop: Population, chunk_seq: np.random.SeedSequence,
-                  progress: ProgressFn | None) -> None:
+def _write_chunks(
+    sinks: dict[str, Sink],
+    config: WorldConfig,
+    catalogue: Catalogue,
+    pop: Population,
+    chunk_seq: np.random.SeedSequence,
+    progress: ProgressFn | None,
+) -> None:
     total = n_chunks(config)
     for k, seq in enumerate(chunk_seq.spawn(total)):
         rng = np.random.default_rng(seq)
@@ -98,8 +107,11 @@ def _write_chunks(sinks: dict[str, Sink], config: WorldConfig, catalogue: Catalo
         hi = min(lo + config.chunk_customers, config.customers)
         sinks["customers"].write(tables.customer_columns(pop, lo, hi))
         events = simulate_events(rng, pop, catalogue, lo, hi)
-        sinks["interactions"].write(tables.interaction_columns(
-            events, amounts(rng, catalogue, events), pop.size, catalogue.n_items))
+        sinks["interactions"].write(
+            tables.interaction_columns(
+                events, amounts(rng, catalogue, events), pop.size, catalogue.n_items
+            )
+        )
         tk = simulate_tickets(rng, pop, lo, hi)
         sinks["tickets"].write(tables.ticket_columns(tk, sinks["tickets"].rows, pop.size))
         logger.debug("chunk %d/%d: %d interactions", k + 1, total, events.ts.size)

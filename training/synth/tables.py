@@ -86,8 +86,11 @@ def lead_columns(ld: Leads) -> Columns:
         "source": labels(SOURCES, ld.source),
         "industry": labels(INDUSTRIES, ld.industry),
         "company_size": ld.company_size,
-        "region": pa.array(labels(REGIONS, np.maximum(ld.region, 0)).to_pylist(),
-                           mask=ld.region < 0, type=pa.string()),
+        "region": pa.array(
+            labels(REGIONS, np.maximum(ld.region, 0)).to_pylist(),
+            mask=ld.region < 0,
+            type=pa.string(),
+        ),
         "email_opens": ld.email_opens,
         "web_visits": ld.web_visits,
         "content_downloads": ld.content_downloads,

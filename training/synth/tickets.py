@@ -45,8 +45,9 @@ def simulate_tickets(rng: np.random.Generator, pop: Population, lo: int, hi: int
     cust = np.concatenate([base_c, pre_c])
     ts = np.concatenate([base_t, pre_t])
     pre = np.concatenate([np.zeros(base_c.size, bool), np.ones(pre_c.size, bool)])
-    kind = np.where(pre, rng.choice(4, cust.size, p=PRE_CHURN_KIND_P),
-                    rng.choice(4, cust.size, p=BASE_KIND_P))
+    kind = np.where(
+        pre, rng.choice(4, cust.size, p=PRE_CHURN_KIND_P), rng.choice(4, cust.size, p=BASE_KIND_P)
+    )
     resolved = rng.random(cust.size) < np.where(pre, PRE_CHURN_RESOLVED_P, BASE_RESOLVED_P)
     # slow to resolve before churn; what is resolved after the window end is not resolved yet
     resolved_at = ts + (rng.exponential(np.where(pre, 6.0, 2.0)) * DAY).astype(np.int64) + 600
@@ -57,5 +58,11 @@ def simulate_tickets(rng: np.random.Generator, pop: Population, lo: int, hi: int
     score = np.where(resolved, happy, unhappy)
     satisfaction = np.where(rng.random(cust.size) < ANSWER_P, score, np.nan)
     order = np.lexsort((ts, cust))
-    return Tickets(cust[order], ts[order], kind[order], resolved[order], resolved_at[order],
-                   satisfaction[order])
+    return Tickets(
+        cust[order],
+        ts[order],
+        kind[order],
+        resolved[order],
+        resolved_at[order],
+        satisfaction[order],
+    )

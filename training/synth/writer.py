@@ -12,8 +12,13 @@ import pyarrow.parquet as pq
 
 from features.schema import TABLES, Column
 
-_ARROW = {"id": pa.string(), "str": pa.string(), "int": pa.int64(), "float": pa.float64(),
-          "bool": pa.bool_()}
+_ARROW = {
+    "id": pa.string(),
+    "str": pa.string(),
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "bool": pa.bool_(),
+}
 
 
 def arrow_type(col: Column, fmt: str) -> pa.DataType:
@@ -68,8 +73,12 @@ class _ArrowSink:
             self._writer = pacsv.CSVWriter(path, self.schema)
 
     def write(self, columns: dict[str, pa.Array | np.ndarray]) -> None:
-        arrays = [pa.array(columns[f.name]) if isinstance(columns[f.name], np.ndarray)
-                  else columns[f.name] for f in self.schema]
+        arrays = [
+            pa.array(columns[f.name])
+            if isinstance(columns[f.name], np.ndarray)
+            else columns[f.name]
+            for f in self.schema
+        ]
         batch = pa.Table.from_arrays(arrays, names=self.schema.names).cast(self.schema)
         self._writer.write_table(batch)
         self.rows += batch.num_rows

@@ -49,8 +49,9 @@ class GammaGammaFit:
     method: str
 
 
-def gamma_gamma_log_likelihood(params: GammaGammaParams, frequency: ArrayLike,
-                               monetary_value: ArrayLike) -> np.ndarray:
+def gamma_gamma_log_likelihood(
+    params: GammaGammaParams, frequency: ArrayLike, monetary_value: ArrayLike
+) -> np.ndarray:
     """Per-customer log-likelihood of the mean spend z of x transactions.
 
     log f(z | x) = lnG(px+q) - lnG(px) - lnG(q) + q ln(gamma) + px ln(x) + (px-1) ln(z)
@@ -61,8 +62,13 @@ def gamma_gamma_log_likelihood(params: GammaGammaParams, frequency: ArrayLike,
     p, q, g = params.p, params.q, params.gamma
     px = p * x
     return np.asarray(
-        gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(g) + px * np.log(x)
-        + (px - 1) * np.log(z) - (px + q) * np.log(g + x * z)
+        gammaln(px + q)
+        - gammaln(px)
+        - gammaln(q)
+        + q * np.log(g)
+        + px * np.log(x)
+        + (px - 1) * np.log(z)
+        - (px + q) * np.log(g + x * z)
     )
 
 
@@ -92,8 +98,10 @@ def fit_gamma_gamma(
     keep = (x > 0) & (z > 0) & np.isfinite(z)
     x, z = x[keep], z[keep]
     if x.size < 2:
-        raise ValueError("Gamma-Gamma needs at least 2 customers with repeat purchases and "
-                         f"positive spend; got {x.size}")
+        raise ValueError(
+            "Gamma-Gamma needs at least 2 customers with repeat purchases and "
+            f"positive spend; got {x.size}"
+        )
 
     def total(p: np.ndarray) -> float:
         return float(np.sum(gamma_gamma_log_likelihood(GammaGammaParams(*p), x, z)))
@@ -101,12 +109,20 @@ def fit_gamma_gamma(
     # Start with mean spend = p*gamma/(q-1) equal to the observed mean.
     start = np.array([1.0, 2.0, float(np.mean(z))])
     res = maximize_log_likelihood(total, start, len(x), penalizer, max_iter)
-    return GammaGammaFit(GammaGammaParams(*(float(v) for v in res.params)), res.log_likelihood,
-                         len(x), res.converged, res.message, res.iterations, res.method)
+    return GammaGammaFit(
+        GammaGammaParams(*(float(v) for v in res.params)),
+        res.log_likelihood,
+        len(x),
+        res.converged,
+        res.message,
+        res.iterations,
+        res.method,
+    )
 
 
-def expected_spend(params: GammaGammaParams, frequency: ArrayLike,
-                   monetary_value: ArrayLike) -> np.ndarray:
+def expected_spend(
+    params: GammaGammaParams, frequency: ArrayLike, monetary_value: ArrayLike
+) -> np.ndarray:
     """E[spend per transaction | x, z]: a weighted mean of the population and the customer.
 
     E = p (gamma + x z) / (p x + q - 1); for x = 0 this is the population mean.

@@ -63,8 +63,9 @@ def rfm_scores(recency_days: pd.Series, frequency: pd.Series, monetary: pd.Serie
     return pd.DataFrame({"r_score": r, "f_score": f, "m_score": m, "rfm_score": code})
 
 
-def rfm_segment(r_score: pd.Series, f_score: pd.Series, m_score: pd.Series,
-                n_transactions: pd.Series) -> pd.Series:
+def rfm_segment(
+    r_score: pd.Series, f_score: pd.Series, m_score: pd.Series, n_transactions: pd.Series
+) -> pd.Series:
     """Named segment from R and FM = (F + M) / 2; the first matching rule wins.
 
     new (R >= 4, one transaction), champions (R >= 4, FM >= 4), can't lose (R <= 2, FM >= 4),
@@ -84,8 +85,16 @@ def rfm_segment(r_score: pd.Series, f_score: pd.Series, m_score: pd.Series,
         r >= 3,
         r == 2,
     ]
-    choices = [PROSPECT, "new", "champions", "can't lose", "loyal", "at risk",
-               "potential loyalists", "hibernating"]
+    choices = [
+        PROSPECT,
+        "new",
+        "champions",
+        "can't lose",
+        "loyal",
+        "at risk",
+        "potential loyalists",
+        "hibernating",
+    ]
     labels = np.select(conditions, choices, default="lost")
     return pd.Series(labels, index=r_score.index, dtype="string")
 
@@ -111,15 +120,22 @@ class TierThresholds:
     mid_value: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("high_quantile", "mid_quantile", "potential_historical_quantile",
-                     "potential_predicted_quantile"):
+        for name in (
+            "high_quantile",
+            "mid_quantile",
+            "potential_historical_quantile",
+            "potential_predicted_quantile",
+        ):
             value = getattr(self, name)
             if not 0.0 < value < 1.0:
                 raise ValueError(f"TierThresholds.{name} must be in (0, 1), got {value}")
         if self.mid_quantile > self.high_quantile:
             raise ValueError("TierThresholds.mid_quantile must not exceed high_quantile")
-        if (self.mid_value is not None and self.high_value is not None
-                and self.mid_value > self.high_value):
+        if (
+            self.mid_value is not None
+            and self.high_value is not None
+            and self.mid_value > self.high_value
+        ):
             raise ValueError("TierThresholds.mid_value must not exceed high_value")
 
 
@@ -128,8 +144,12 @@ def _positive_quantile(values: pd.Series, q: float) -> float:
     return float(positive.quantile(q)) if len(positive) else math.inf
 
 
-def value_tiers(historical_value: pd.Series, predicted_value: pd.Series, total_value: pd.Series,
-                thresholds: TierThresholds | None = None) -> pd.Series:
+def value_tiers(
+    historical_value: pd.Series,
+    predicted_value: pd.Series,
+    total_value: pd.Series,
+    thresholds: TierThresholds | None = None,
+) -> pd.Series:
     """Tier each customer: potential, then high, mid, else low.
 
     "potential" = historical value at or below its `potential_historical_quantile` (or zero)
@@ -145,7 +165,10 @@ def value_tiers(historical_value: pd.Series, predicted_value: pd.Series, total_v
     hist_low = _positive_quantile(hist, t.potential_historical_quantile)
     pred_high = _positive_quantile(pred, t.potential_predicted_quantile)
     potential = (pred > 0) & (pred >= pred_high) & ((hist <= hist_low) | (hist <= 0))
-    conditions = [potential.to_numpy(), (total > 0).to_numpy() & (total >= high).to_numpy(),
-                  (total > 0).to_numpy() & (total >= mid).to_numpy()]
+    conditions = [
+        potential.to_numpy(),
+        (total > 0).to_numpy() & (total >= high).to_numpy(),
+        (total > 0).to_numpy() & (total >= mid).to_numpy(),
+    ]
     labels = np.select(conditions, ["potential", "high", "mid"], default="low")
     return pd.Series(labels, index=total.index, dtype="string")

@@ -8,9 +8,17 @@ from features.lead import FEATURES, lead_features, lead_record_features
 
 
 def test_table_and_record_agree() -> None:
-    lead = {"lead_id": "l1", "source": "web", "industry": "retail", "region": "north",
-            "company_size": 50, "email_opens": 3, "web_visits": 4, "content_downloads": 1,
-            "meetings": 0}
+    lead = {
+        "lead_id": "l1",
+        "source": "web",
+        "industry": "retail",
+        "region": "north",
+        "company_size": 50,
+        "email_opens": 3,
+        "web_visits": 4,
+        "content_downloads": 1,
+        "meetings": 0,
+    }
     table = lead_features(pd.DataFrame([lead]))
     record = lead_record_features(lead)
     assert list(table.columns) == list(FEATURES)

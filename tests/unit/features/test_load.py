@@ -16,9 +16,11 @@ def _write(path: Path, text: str) -> Path:
 
 
 def test_csv_and_parquet_load_to_the_same_typed_frame(tmp_path: Path) -> None:
-    csv = _write(tmp_path / "interactions.csv",
-                 "customer_id,item_id,event_type,timestamp,quantity,amount\n"
-                 "1,a,view,2024-01-01T10:00:00,1,0\n2,b,purchase,2024-01-02,2,10.5\n")
+    csv = _write(
+        tmp_path / "interactions.csv",
+        "customer_id,item_id,event_type,timestamp,quantity,amount\n"
+        "1,a,view,2024-01-01T10:00:00,1,0\n2,b,purchase,2024-01-02,2,10.5\n",
+    )
     frame = load_table(csv, "interactions")
     frame.to_parquet(tmp_path / "interactions.parquet")
     again = load_table(tmp_path / "interactions.parquet", "interactions")
@@ -28,27 +30,52 @@ def test_csv_and_parquet_load_to_the_same_typed_frame(tmp_path: Path) -> None:
 
 
 def test_optional_columns_get_defaults(tmp_path: Path) -> None:
-    csv = _write(tmp_path / "i.csv", "customer_id,item_id,event_type,timestamp\n"
-                                      "1,a,purchase,2024-01-01\n")
+    csv = _write(
+        tmp_path / "i.csv", "customer_id,item_id,event_type,timestamp\n1,a,purchase,2024-01-01\n"
+    )
     frame = load_table(csv, "interactions")
     assert frame["quantity"].tolist() == [1] and frame["amount"].tolist() == [0.0]
 
 
-@pytest.mark.parametrize(("body", "column", "row", "words"), [
-    ("customer_id,item_id,timestamp\n1,a,2024-01-01\n", "event_type", None, "missing"),
-    ("customer_id,item_id,event_type,timestamp\n1,a,view,2024-01-01\n2,b,buy,2024-01-01\n",
-     "event_type", 2, "not one of"),
-    ("customer_id,item_id,event_type,timestamp\n1,a,view,2024-01-01\n2,b,view,someday\n",
-     "timestamp", 2, "not a valid datetime"),
-    ("customer_id,item_id,event_type,timestamp,quantity\n1,a,view,2024-01-01,1.5\n",
-     "quantity", 1, "whole number"),
-    ("customer_id,item_id,event_type,timestamp,amount\n1,a,view,2024-01-01,-3\n",
-     "amount", 1, "below the minimum"),
-    ("customer_id,item_id,event_type,timestamp\n,a,view,2024-01-01\n",
-     "customer_id", 1, "empty value"),
-])
-def test_violations_name_file_column_and_row(tmp_path: Path, body: str, column: str,
-                                             row: int | None, words: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "column", "row", "words"),
+    [
+        ("customer_id,item_id,timestamp\n1,a,2024-01-01\n", "event_type", None, "missing"),
+        (
+            "customer_id,item_id,event_type,timestamp\n1,a,view,2024-01-01\n2,b,buy,2024-01-01\n",
+            "event_type",
+            2,
+            "not one of",
+        ),
+        (
+            "customer_id,item_id,event_type,timestamp\n1,a,view,2024-01-01\n2,b,view,someday\n",
+            "timestamp",
+            2,
+            "not a valid datetime",
+        ),
+        (
+            "customer_id,item_id,event_type,timestamp,quantity\n1,a,view,2024-01-01,1.5\n",
+            "quantity",
+            1,
+            "whole number",
+        ),
+        (
+            "customer_id,item_id,event_type,timestamp,amount\n1,a,view,2024-01-01,-3\n",
+            "amount",
+            1,
+            "below the minimum",
+        ),
+        (
+            "customer_id,item_id,event_type,timestamp\n,a,view,2024-01-01\n",
+            "customer_id",
+            1,
+            "empty value",
+        ),
+    ],
+)
+def test_violations_name_file_column_and_row(
+    tmp_path: Path, body: str, column: str, row: int | None, words: str
+) -> None:
     path = _write(tmp_path / "interactions.csv", body)
     with pytest.raises(DataError) as info:
         load_table(path, "interactions")

@@ -30,8 +30,9 @@ def cluster(item_id: str) -> int:
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     interactions, items, customers = planted_world()
     out = tmp_path_factory.mktemp("rec") / "bundle"
-    params = TrainParams(als=ALSParams(factors=16, regularization=0.1, alpha=5.0, iterations=15),
-                         ranker=False)
+    params = TrainParams(
+        als=ALSParams(factors=16, regularization=0.1, alpha=5.0, iterations=15), ranker=False
+    )
     train_recommender(interactions, items, out, customers=customers, params=params)
     return out
 
@@ -48,8 +49,9 @@ def test_bundle_round_trip_without_pickle(bundle: Path, model: RecommenderModel)
     assert np.array_equal(arrays.item_factors, model.arrays.item_factors)
     reloaded = RecommenderModel.load(bundle)
     state = reloaded.online_state("u7")
-    assert [i.item_id for i in reloaded.recommend(state, [], 5, ALL).items] == \
-        [i.item_id for i in model.recommend(model.online_state("u7"), [], 5, ALL).items]
+    assert [i.item_id for i in reloaded.recommend(state, [], 5, ALL).items] == [
+        i.item_id for i in model.recommend(model.online_state("u7"), [], 5, ALL).items
+    ]
     stale = dict(state, **{STATE_MODEL: b"another-model"})
     assert reloaded.recommend(stale, [], 3, ALL).fallback == "popular"
 
@@ -84,8 +86,17 @@ def _ease_feature_is_the_sum_of_history_rows(model: RecommenderModel) -> None:
     assert vector is not None
     mask = np.ones(len(arrays.item_ids), dtype=bool)
     mask[history.items] = False
-    cands = build_candidates(arrays, model.catalog.unit_factors, vector, history.items,
-                             history.weights, history.times, mask, None, 0.0)
+    cands = build_candidates(
+        arrays,
+        model.catalog.unit_factors,
+        vector,
+        history.items,
+        history.weights,
+        history.times,
+        mask,
+        None,
+        0.0,
+    )
     pos = np.searchsorted(arrays.ease_items, cands.items)
     expected = arrays.ease_weights[np.searchsorted(arrays.ease_items, history.items)].sum(0)
     got = cands.features[:, FEATURES.index("ease_score")]
@@ -98,14 +109,20 @@ def test_bundle_without_ease_arrays_still_loads(bundle: Path, tmp_path: Path) ->
     old = tmp_path / "old"
     old.mkdir()
     with np.load(bundle / ARRAYS_FILE, allow_pickle=False) as data:
-        np.savez(old / ARRAYS_FILE, allow_pickle=False,
-                 **{k: data[k] for k in data.files if not k.startswith("ease_")})
+        np.savez(
+            old / ARRAYS_FILE,
+            allow_pickle=False,
+            **{k: data[k] for k in data.files if not k.startswith("ease_")},
+        )
     write_manifest(old, read_manifest(bundle))
     model = RecommenderModel.load(old)
     assert len(model.arrays.ease_items) == 0
     assert len(model.recommend(model.online_state("u1"), [], 3, ALL).items) == 3
     with np.load(bundle / ARRAYS_FILE, allow_pickle=False) as data:
-        np.savez(old / ARRAYS_FILE, allow_pickle=False,
-                 **{k: data[k] for k in data.files if k != "item_factors"})
+        np.savez(
+            old / ARRAYS_FILE,
+            allow_pickle=False,
+            **{k: data[k] for k in data.files if k != "item_factors"},
+        )
     with pytest.raises(BundleError, match="item_factors"):
         load_arrays(old)

@@ -51,8 +51,9 @@ def old_cooc_scores(arrays: RecArrays, hist_items: np.ndarray) -> np.ndarray:
     return np.bincount(arrays.co_items[idx], weights=weights, minlength=n_items)
 
 
-def old_rank_columns(arrays: RecArrays, vector: np.ndarray, hist_items: np.ndarray,
-                     items: np.ndarray) -> np.ndarray:
+def old_rank_columns(
+    arrays: RecArrays, vector: np.ndarray, hist_items: np.ndarray, items: np.ndarray
+) -> np.ndarray:
     """als/ease/cooc/pop rank columns exactly as the old `_features` computed them."""
     n = len(arrays.item_ids)
     als = (arrays.item_factors @ vector).astype(np.float64)
@@ -64,8 +65,12 @@ def old_rank_columns(arrays: RecArrays, vector: np.ndarray, hist_items: np.ndarr
     cooc_rank = old_ranks(np.argsort(-cooc, kind="stable"), n)
     pop_rank = old_ranks(np.argsort(-pop, kind="stable"), n)
     covered = np.isfinite(ease[items])
-    cols = [als_rank[items], np.where(covered, ease_rank[items], np.nan),
-            np.where(cooc[items] > 0, cooc_rank[items], np.nan), pop_rank[items]]
+    cols = [
+        als_rank[items],
+        np.where(covered, ease_rank[items], np.nan),
+        np.where(cooc[items] > 0, cooc_rank[items], np.nan),
+        pop_rank[items],
+    ]
     return np.column_stack(cols).astype(np.float32)
 
 
@@ -108,8 +113,10 @@ def test_cooc_scores_match_the_loop(ranked: RecommenderModel) -> None:
     for size in (0, 1, 3, 10, 25):
         hist = rng.integers(0, n, size)
         assert np.array_equal(cooc_scores(arrays, hist), old_cooc_scores(arrays, hist))
-    assert np.array_equal(popularity_rank(arrays), old_ranks_of(
-        -arrays.item_popularity.astype(np.float64), np.arange(n)))
+    assert np.array_equal(
+        popularity_rank(arrays),
+        old_ranks_of(-arrays.item_popularity.astype(np.float64), np.arange(n)),
+    )
 
 
 def test_feature_matrix_equals_the_old_one(ranked: RecommenderModel) -> None:
@@ -119,30 +126,49 @@ def test_feature_matrix_equals_the_old_one(ranked: RecommenderModel) -> None:
         vector, history = ranked.user_vector(ranked.online_state(user), [])
         assert vector is not None
         mask = catalog.allowed(RecFilters(), history)
-        args = (arrays, catalog.unit_factors, vector, history.items, history.weights,
-                history.times, mask, catalog.segment_index(None), 1e9)
+        args = (
+            arrays,
+            catalog.unit_factors,
+            vector,
+            history.items,
+            history.weights,
+            history.times,
+            mask,
+            catalog.segment_index(None),
+            1e9,
+        )
         new = build_candidates(*args, pop_rank=catalog.pop_rank)
         assert np.array_equal(build_candidates(*args).features, new.features, equal_nan=True)
         old = new.features.copy()
         old[:, cols] = old_rank_columns(arrays, vector, history.items, new.items)
-        old[:, FEATURES.index("cooc_score")] = old_cooc_scores(
-            arrays, history.items)[new.items].astype(np.float32)
+        old[:, FEATURES.index("cooc_score")] = old_cooc_scores(arrays, history.items)[
+            new.items
+        ].astype(np.float32)
         assert np.array_equal(new.features, old, equal_nan=True), user
         assert np.isfinite(new.features[:, cols[2]]).any()  # cooc ranks were exercised
 
 
-def test_recommend_results_are_unchanged(ranked: RecommenderModel,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_recommend_results_are_unchanged(
+    ranked: RecommenderModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
     recent = [RecentEvent("i31", "purchase", 1e10), RecentEvent("i5", "view", 1e10 + 1)]
-    cases = [(u, ev, f) for u in USERS for ev in ([], recent)
-             for f in (RecFilters(), RecFilters(category="cat1"), RecFilters(price_max=30.0))]
+    cases = [
+        (u, ev, f)
+        for u in USERS
+        for ev in ([], recent)
+        for f in (RecFilters(), RecFilters(category="cat1"), RecFilters(price_max=30.0))
+    ]
     new = [ranked.recommend(ranked.online_state(u), ev, 10, f) for u, ev, f in cases]
     monkeypatch.setattr(rec_features, "ranks_of", old_ranks_of)
     monkeypatch.setattr(rec_features, "cooc_scores", old_cooc_scores)
-    monkeypatch.setattr(ranked.catalog, "pop_rank", old_ranks_of(
-        -ranked.arrays.item_popularity.astype(np.float64), np.arange(len(ranked.catalog))))
+    monkeypatch.setattr(
+        ranked.catalog,
+        "pop_rank",
+        old_ranks_of(
+            -ranked.arrays.item_popularity.astype(np.float64), np.arange(len(ranked.catalog))
+        ),
+    )
     old = [ranked.recommend(ranked.online_state(u), ev, 10, f) for u, ev, f in cases]
     assert any(r.items for r in new)
     assert all(r.items and r.items[0].source.startswith("ranker:") for r in new if r.items)
     assert new == old
-

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from models.scoring.reasons import reason_text
-from models.scoring.scorer import TabularScorer, encode_frame, encode_records
+from models.scoring.scorer import TabularScorer
+from models.scoring.specs import encode_frame, encode_records
 from tests.unit.training.test_scoring import TEXT, make_table
 from training.scoring.train import TrainConfig, train_scorer
 
@@ -33,11 +34,17 @@ def test_records_encode_like_frames(scorer: TabularScorer) -> None:
 
 
 def test_unseen_category_and_missing_values_score(scorer: TabularScorer) -> None:
-    scored = scorer.score_records([
-        {"recency_days": 10.0, "unresolved_tickets": None, "source": "carrier pigeon",
-         "vip": True},
-        {},
-    ])
+    scored = scorer.score_records(
+        [
+            {
+                "recency_days": 10.0,
+                "unresolved_tickets": None,
+                "source": "carrier pigeon",
+                "vip": True,
+            },
+            {},
+        ]
+    )
     assert scored[0].missing == ["unresolved_tickets", "noise"]
     assert scored[1].missing == scorer.feature_names
     for item in scored:
@@ -47,8 +54,13 @@ def test_unseen_category_and_missing_values_score(scorer: TabularScorer) -> None
 
 
 def test_idle_customer_with_tickets_reads_its_reasons(scorer: TabularScorer) -> None:
-    base = {"recency_days": 3.0, "unresolved_tickets": 0.0, "source": "referral", "vip": False,
-            "noise": 0.0}
+    base = {
+        "recency_days": 3.0,
+        "unresolved_tickets": 0.0,
+        "source": "referral",
+        "vip": False,
+        "noise": 0.0,
+    }
     idle = {**base, "recency_days": 200.0, "unresolved_tickets": 4.0, "source": "web"}
     calm, risky = scorer.score_records([base, idle], top_reasons=3)
     assert risky.probability > calm.probability
@@ -74,7 +86,9 @@ def test_reason_text_fallbacks() -> None:
     assert reason_text("spend", "numeric", 12.5, "spent {value:.0f}") == "spent 12"
     assert reason_text("spend", "numeric", 12.5, "bad {value:d}") == "spend = 12.5"
     assert reason_text("was_referred", "bool", True, "came through a referral") == (
-        "came through a referral")
+        "came through a referral"
+    )
     assert reason_text("was_referred", "bool", False, "came through a referral") == (
-        "not: came through a referral")
+        "not: came through a referral"
+    )
     assert reason_text("spend", "numeric", None, "spent {value:.0f}") == "spend unknown"

@@ -21,8 +21,9 @@ N_CLUSTERS, PER_CLUSTER = 4, 10
 COMPLEMENT = ("i12", "i17")
 
 
-def planted_world(n_users: int = 120, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame,
-                                                                pd.DataFrame]:
+def planted_world(
+    n_users: int = 120, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Users who only touch items of their taste cluster (= category); prices rise within a
     category; two-thirds of cluster-1 users buy the planted complement pair together."""
     rng = np.random.default_rng(seed)
@@ -38,17 +39,22 @@ def planted_world(n_users: int = 120, seed: int = 0) -> tuple[pd.DataFrame, pd.D
         if cluster == 1 and u % 3:
             day = pd.Timedelta(hours=int(rng.integers(60 * 24)))
             rows += [(f"u{u}", item, start + day, "purchase") for item in COMPLEMENT]
-    interactions = pd.DataFrame(rows, columns=["customer_id", "item_id", "timestamp",
-                                               "event_type"])
+    interactions = pd.DataFrame(rows, columns=["customer_id", "item_id", "timestamp", "event_type"])
     n_items = N_CLUSTERS * PER_CLUSTER
-    items = pd.DataFrame({
-        "item_id": [f"i{j}" for j in range(n_items)],
-        "category": [f"cat{j // PER_CLUSTER}" for j in range(n_items)],
-        "price": [10.0 * (1 + j % PER_CLUSTER) for j in range(n_items)],
-        "brand": ["acme"] * n_items,
-    })
-    customers = pd.DataFrame({"customer_id": [f"u{u}" for u in range(n_users)],
-                              "region": ["north" if u % 2 else "south" for u in range(n_users)]})
+    items = pd.DataFrame(
+        {
+            "item_id": [f"i{j}" for j in range(n_items)],
+            "category": [f"cat{j // PER_CLUSTER}" for j in range(n_items)],
+            "price": [10.0 * (1 + j % PER_CLUSTER) for j in range(n_items)],
+            "brand": ["acme"] * n_items,
+        }
+    )
+    customers = pd.DataFrame(
+        {
+            "customer_id": [f"u{u}" for u in range(n_users)],
+            "region": ["north" if u % 2 else "south" for u in range(n_users)],
+        }
+    )
     return interactions, items, customers
 
 
@@ -116,17 +122,27 @@ def test_cli_train_and_recommend(cli_env: Path) -> None:
     items.to_csv(cli_env / "items.csv", index=False)
     customers.to_csv(cli_env / "customers.csv", index=False)
     runner = CliRunner()
-    train = runner.invoke(app, ["train", "recommender",
-                                "--interactions", str(cli_env / "interactions.csv"),
-                                "--items", str(cli_env / "items.csv"),
-                                "--customers", str(cli_env / "customers.csv"),
-                                "--trials", "2"])
+    train = runner.invoke(
+        app,
+        [
+            "train",
+            "recommender",
+            "--interactions",
+            str(cli_env / "interactions.csv"),
+            "--items",
+            str(cli_env / "items.csv"),
+            "--customers",
+            str(cli_env / "customers.csv"),
+            "--trials",
+            "2",
+        ],
+    )
     assert train.exit_code == 0, train.output
-    pd.DataFrame({"customer_id": ["u0", "u1", "nobody"]}).to_csv(cli_env / "who.csv",
-                                                                  index=False)
+    pd.DataFrame({"customer_id": ["u0", "u1", "nobody"]}).to_csv(cli_env / "who.csv", index=False)
     out = cli_env / "recs.csv"
-    rec = runner.invoke(app, ["recommend", "--customers", str(cli_env / "who.csv"), "--k", "3",
-                              "--out", str(out)])
+    rec = runner.invoke(
+        app, ["recommend", "--customers", str(cli_env / "who.csv"), "--k", "3", "--out", str(out)]
+    )
     assert rec.exit_code == 0, rec.output
     recs = pd.read_csv(out)
     assert list(recs.columns) == ["customer_id", "rank", "item_id", "score"]
@@ -140,8 +156,9 @@ def test_cli_missing_column_fails_cleanly(cli_env: Path) -> None:
     from cli.app import app
 
     planted_world(8)[0].drop(columns=["timestamp"]).to_csv(cli_env / "bad.csv", index=False)
-    result = CliRunner().invoke(app, ["train", "recommender",
-                                      "--interactions", str(cli_env / "bad.csv")])
+    result = CliRunner().invoke(
+        app, ["train", "recommender", "--interactions", str(cli_env / "bad.csv")]
+    )
     assert result.exit_code != 0
     assert "bad.csv" in result.output and "timestamp" in result.output
 
@@ -197,17 +214,20 @@ def test_ranker_training_candidates_follow_the_serving_exclusion_rule() -> None:
     fit_w = user_item_matrix(fit_df, users, items)
     factors = fit_als(fit_w, ALSParams(factors=8, iterations=5))
     now = float(fit_df["ts"].max())
-    arrays = build_arrays(fit_df, users, items, factors, items_df=None, customers=None,
-                          as_of=now)
+    arrays = build_arrays(fit_df, users, items, factors, items_df=None, customers=None, as_of=now)
     data = ranking_data(arrays, user_item_matrix(val_df, users, items), now)
     catalog, bounds = Catalog(arrays), np.concatenate([[0], np.cumsum(data.groups)])
     repeated = 0
     for g, user in enumerate(data.users.tolist()):
         s, e = arrays.hist_indptr[user], arrays.hist_indptr[user + 1]
-        history = History(arrays.hist_items[s:e], arrays.hist_weights[s:e],
-                          arrays.hist_events[s:e], arrays.hist_times[s:e])
+        history = History(
+            arrays.hist_items[s:e],
+            arrays.hist_weights[s:e],
+            arrays.hist_events[s:e],
+            arrays.hist_times[s:e],
+        )
         allowed = catalog.allowed(RecFilters(), history)
-        cands = data.items[bounds[g]:bounds[g + 1]]
+        cands = data.items[bounds[g] : bounds[g + 1]]
         assert allowed[cands].all()  # nothing serving would refuse
         assert set(history.items[history.events == PURCHASE].tolist()).isdisjoint(cands)
         repeated += len(np.intersect1d(cands, history.items))
@@ -224,10 +244,17 @@ def _synthetic_ranking(seed: int = 0, n_groups: int = 240, per: int = 20) -> tup
     feats = rng.normal(size=(len(items), len(FEATURE_NAMES))).astype(np.float32)
     feats[:, 0] += 1.5 * labels
     rows = np.repeat(np.arange(n_groups), per)
-    truth = sp.csr_matrix((labels[labels > 0], (rows[labels > 0], items[labels > 0])),
-                          shape=(n_groups, per))
-    data = RankingData(np.arange(n_groups), np.full(n_groups, per, np.int64), items, feats,
-                       labels, np.tile(np.arange(10), (n_groups, 1)))
+    truth = sp.csr_matrix(
+        (labels[labels > 0], (rows[labels > 0], items[labels > 0])), shape=(n_groups, per)
+    )
+    data = RankingData(
+        np.arange(n_groups),
+        np.full(n_groups, per, np.int64),
+        items,
+        feats,
+        labels,
+        np.tile(np.arange(10), (n_groups, 1)),
+    )
     return data, truth
 
 
@@ -262,9 +289,20 @@ def test_keep_bundle_refuses_a_directory_that_is_not_a_bundle(cli_env: Path) -> 
     precious = cli_env / "precious"
     precious.mkdir()
     (precious / "thesis.txt").write_text("do not delete")
-    result = CliRunner().invoke(app, ["train", "recommender", "--interactions",
-                                      str(cli_env / "interactions.csv"), "--no-ranker",
-                                      "--trials", "1", "--keep-bundle", str(precious)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "recommender",
+            "--interactions",
+            str(cli_env / "interactions.csv"),
+            "--no-ranker",
+            "--trials",
+            "1",
+            "--keep-bundle",
+            str(precious),
+        ],
+    )
     assert result.exit_code != 0
     assert "not a model bundle" in result.output and "precious" in result.output
     assert (precious / "thesis.txt").read_text() == "do not delete"
@@ -278,10 +316,21 @@ def test_no_register_logs_a_run_but_registers_nothing(cli_env: Path) -> None:
 
     planted_world(30)[0].to_csv(cli_env / "interactions.csv", index=False)
     kept = cli_env / "kept"
-    result = CliRunner().invoke(app, ["train", "recommender", "--interactions",
-                                      str(cli_env / "interactions.csv"), "--no-ranker",
-                                      "--trials", "1", "--no-register", "--keep-bundle",
-                                      str(kept)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "recommender",
+            "--interactions",
+            str(cli_env / "interactions.csv"),
+            "--no-ranker",
+            "--trials",
+            "1",
+            "--no-register",
+            "--keep-bundle",
+            str(kept),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "not registered" in result.output and (kept / "manifest.json").is_file()
     client = mlflow.MlflowClient(f"sqlite:///{cli_env}/mlflow.db")
@@ -289,8 +338,19 @@ def test_no_register_logs_a_run_but_registers_nothing(cli_env: Path) -> None:
     runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
     assert len(runs) == 1 and "val_als_ndcg" in runs[0].data.metrics
     # Training again into the kept bundle replaces it (it is a bundle, so that is allowed).
-    again = CliRunner().invoke(app, ["train", "recommender", "--interactions",
-                                     str(cli_env / "interactions.csv"), "--no-ranker",
-                                     "--trials", "1", "--no-register", "--keep-bundle",
-                                     str(kept)])
+    again = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "recommender",
+            "--interactions",
+            str(cli_env / "interactions.csv"),
+            "--no-ranker",
+            "--trials",
+            "1",
+            "--no-register",
+            "--keep-bundle",
+            str(kept),
+        ],
+    )
     assert again.exit_code == 0, again.output

@@ -11,13 +11,16 @@ import pandas as pd
 import pytest
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from models.scoring.scorer import TabularScorer, encode_frame
+from models.scoring.scorer import TabularScorer
+from models.scoring.specs import encode_frame
 from training.scoring.split import split_rows
 from training.scoring.table import TableError, infer_spec, read_labels
 from training.scoring.train import TrainConfig, train_scorer
 
-TEXT = {"recency_days": "no purchase for {value:.0f} days",
-        "unresolved_tickets": "{value:.0f} unresolved tickets"}
+TEXT = {
+    "recency_days": "no purchase for {value:.0f} days",
+    "unresolved_tickets": "{value:.0f} unresolved tickets",
+}
 
 
 def make_table(n: int, seed: int) -> pd.DataFrame:
@@ -28,12 +31,17 @@ def make_table(n: int, seed: int) -> pd.DataFrame:
     source = rng.choice(["web", "referral", "ads"], n)
     logit = -2.2 + 0.035 * recency + 0.9 * tickets - 0.8 * (source == "referral")
     churned = rng.random(n) < 1 / (1 + np.exp(-logit))
-    return pd.DataFrame({
-        "customer_id": [f"c{seed}-{i}" for i in range(n)],
-        "recency_days": recency, "unresolved_tickets": tickets,
-        "source": pd.array(source, dtype="string"),
-        "vip": rng.random(n) < 0.2, "noise": rng.normal(size=n),
-        "churned": churned.astype(int)})
+    return pd.DataFrame(
+        {
+            "customer_id": [f"c{seed}-{i}" for i in range(n)],
+            "recency_days": recency,
+            "unresolved_tickets": tickets,
+            "source": pd.array(source, dtype="string"),
+            "vip": rng.random(n) < 0.2,
+            "noise": rng.normal(size=n),
+            "churned": churned.astype(int),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -46,10 +54,18 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> TabularScorer:
 def test_feature_typing_keeps_categories() -> None:
     spec = infer_spec(make_table(200, 0), "churned", "customer_id", None)
     kinds = {f.name: f.kind for f in spec.features}
-    assert kinds == {"recency_days": "numeric", "unresolved_tickets": "numeric",
-                     "source": "categorical", "vip": "bool", "noise": "numeric"}
+    assert kinds == {
+        "recency_days": "numeric",
+        "unresolved_tickets": "numeric",
+        "source": "categorical",
+        "vip": "bool",
+        "noise": "numeric",
+    }
     assert next(f for f in spec.features if f.name == "source").categories == (
-        "ads", "referral", "web")
+        "ads",
+        "referral",
+        "web",
+    )
 
 
 def test_model_ranks_known_signal(trained: TabularScorer) -> None:
@@ -64,7 +80,8 @@ def test_calibration_keeps_or_improves_brier(trained: TabularScorer) -> None:
     raw_prob = 1 / (1 + np.exp(-trained.raw_score(x)))
     calibrated = trained.probabilities(x)
     assert brier_score_loss(fresh["churned"], calibrated) <= (
-        brier_score_loss(fresh["churned"], raw_prob) + 0.002)
+        brier_score_loss(fresh["churned"], raw_prob) + 0.002
+    )
     assert trained.manifest.details["model"]["calibration"] in ("platt", "isotonic")
 
 
@@ -103,8 +120,9 @@ def test_lead_kind_grades_a_to_d(tmp_path: Path) -> None:
 
 
 def test_time_split_orders_slices_and_keeps_snapshots_together() -> None:
-    times = pd.Series(pd.to_datetime(["2024-01-01"] * 40 + ["2024-02-01"] * 30
-                                     + ["2024-03-01"] * 30))
+    times = pd.Series(
+        pd.to_datetime(["2024-01-01"] * 40 + ["2024-02-01"] * 30 + ["2024-03-01"] * 30)
+    )
     y = np.tile([0, 1], 50)
     splits = split_rows(y, times)
     assert splits.by_time

@@ -46,6 +46,7 @@ def purchases(world: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 # --- contract and integrity -------------------------------------------------------------------
 
+
 def test_files_have_exactly_the_contract_columns_and_types(world_dir: Path) -> None:
     for name in TABLE_NAMES:
         schema = pq.read_schema(world_dir / f"{name}.parquet")
@@ -55,7 +56,8 @@ def test_files_have_exactly_the_contract_columns_and_types(world_dir: Path) -> N
 
 
 def test_every_file_passes_the_loader_without_forbidden_nulls(
-        world: dict[str, pd.DataFrame]) -> None:
+    world: dict[str, pd.DataFrame],
+) -> None:
     for name, frame in world.items():
         assert len(frame) > 0, name
         for col in TABLES[name].columns:
@@ -90,8 +92,9 @@ def test_referential_integrity(world: dict[str, pd.DataFrame]) -> None:
     assert (referred["acquisition_channel"] == "referral").all()
 
 
-def test_amount_quantity_and_prices(world: dict[str, pd.DataFrame],
-                                    purchases: pd.DataFrame) -> None:
+def test_amount_quantity_and_prices(
+    world: dict[str, pd.DataFrame], purchases: pd.DataFrame
+) -> None:
     it = world["interactions"]
     assert (it.loc[it["event_type"] != "purchase", "amount"] == 0).all()
     assert (purchases["quantity"] == 1).mean() > 0.7
@@ -105,6 +108,7 @@ def test_amount_quantity_and_prices(world: dict[str, pd.DataFrame],
 
 
 # --- determinism and formats --------------------------------------------------------------------
+
 
 def test_same_seed_same_files_other_seed_other_files(tmp_path: Path) -> None:
     config = WorldConfig(customers=300, seed=5)
@@ -135,11 +139,11 @@ def test_csv_and_parquet_hold_the_same_data(tmp_path: Path) -> None:
     from_csv = _load(tmp_path / "csv", "csv")
     from_pq = _load(tmp_path / "pq")
     for name in TABLE_NAMES:
-        pd.testing.assert_frame_equal(from_csv[name], from_pq[name], check_exact=False,
-                                      obj=name)
+        pd.testing.assert_frame_equal(from_csv[name], from_pq[name], check_exact=False, obj=name)
 
 
 # --- directory handling and CLI -------------------------------------------------------------------
+
 
 def test_existing_directory_is_refused_and_overwrite_replaces(tmp_path: Path) -> None:
     out = tmp_path / "w"
@@ -174,20 +178,25 @@ def test_cli_generates_and_refuses(tmp_path: Path) -> None:
     ok = _cli("--out", str(out), "--customers", "300", "--seed", "1", "--format", "csv")
     assert ok.exit_code == 0, ok.output  # type: ignore[attr-defined]
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [f"{n}.csv" for n in TABLE_NAMES] + ["world.json"])
+        [f"{n}.csv" for n in TABLE_NAMES] + ["world.json"]
+    )
     again = _cli("--out", str(out), "--customers", "300", "--seed", "1")
     assert again.exit_code != 0  # type: ignore[attr-defined]
     assert "not empty" in again.output  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("--customers", "0"), "--customers must be at least 1"),
-    (("--customers", "10", "--items", "5"), "--items must be at least 200"),
-    (("--customers", "10", "--format", "xml"), "--format must be one of"),
-    (("--customers", "10", "--end", "31/10/2026"), "--end must be YYYY-MM-DD"),
-])
-def test_cli_bad_arguments_exit_non_zero(tmp_path: Path, args: tuple[str, ...],
-                                         message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--customers", "0"), "--customers must be at least 1"),
+        (("--customers", "10", "--items", "5"), "--items must be at least 200"),
+        (("--customers", "10", "--format", "xml"), "--format must be one of"),
+        (("--customers", "10", "--end", "31/10/2026"), "--end must be YYYY-MM-DD"),
+    ],
+)
+def test_cli_bad_arguments_exit_non_zero(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
     result = _cli("--out", str(tmp_path / "w"), "--seed", "1", *args)
     assert result.exit_code != 0  # type: ignore[attr-defined]
     assert message in result.output  # type: ignore[attr-defined]
@@ -195,6 +204,7 @@ def test_cli_bad_arguments_exit_non_zero(tmp_path: Path, args: tuple[str, ...],
 
 
 # --- learnable structure ------------------------------------------------------------------------
+
 
 def _window_rate(events: pd.DataFrame, lo: pd.Series, hi: pd.Series) -> float:
     """Events per customer-day inside per-customer windows [lo, hi)."""
@@ -204,8 +214,7 @@ def _window_rate(events: pd.DataFrame, lo: pd.Series, hi: pd.Series) -> float:
     return float(inside.sum() / days)
 
 
-def test_churners_decline_before_cancelling_and_stop_after(
-        world: dict[str, pd.DataFrame]) -> None:
+def test_churners_decline_before_cancelling_and_stop_after(world: dict[str, pd.DataFrame]) -> None:
     customers = world["customers"].set_index("customer_id")
     it = world["interactions"]
     cancelled = customers["cancelled_at"].dropna()
@@ -258,7 +267,8 @@ def test_unresolved_unhappy_tickets_cluster_before_churn(world: dict[str, pd.Dat
 
 
 def test_lead_conversion_depends_on_source_engagement_and_age(
-        world: dict[str, pd.DataFrame]) -> None:
+    world: dict[str, pd.DataFrame],
+) -> None:
     leads = world["leads"]
     assert len(leads) == 1000
     rate = leads.groupby("source")["converted"].mean()
@@ -276,22 +286,34 @@ def test_lead_conversion_depends_on_source_engagement_and_age(
 
 def test_complement_pairs_are_bought_together(purchases: pd.DataFrame) -> None:
     bought = purchases.groupby(["customer_id", "category"]).size().unstack(fill_value=0) > 0
-    for main, accessory in [("phones", "phone_cases"), ("laptops", "laptop_bags"),
-                            ("printers", "printer_ink")]:
+    for main, accessory in [
+        ("phones", "phone_cases"),
+        ("laptops", "laptop_bags"),
+        ("printers", "printer_ink"),
+    ]:
         with_main = bought.loc[bought[main], accessory].mean()
         assert with_main > 3 * bought[accessory].mean(), (main, accessory)
 
 
 def test_consumables_are_bought_again(purchases: pd.DataFrame) -> None:
-    consumable = {"printer_ink", "coffee_beans", "charcoal", "razor_blades", "fish_food",
-                  "diapers", "skincare", "vitamins"}
+    consumable = {
+        "printer_ink",
+        "coffee_beans",
+        "charcoal",
+        "razor_blades",
+        "fish_food",
+        "diapers",
+        "skincare",
+        "vitamins",
+    }
     pairs = purchases.groupby(["customer_id", "item_id", "category"]).size().reset_index()
     repeat = (pairs[0] > 1).groupby(pairs["category"].isin(consumable)).mean()
     assert repeat[True] > 3 * repeat[False]
 
 
-def test_customers_keep_to_a_price_tier(world: dict[str, pd.DataFrame],
-                                        purchases: pd.DataFrame) -> None:
+def test_customers_keep_to_a_price_tier(
+    world: dict[str, pd.DataFrame], purchases: pd.DataFrame
+) -> None:
     items = world["items"]
     pct = items.groupby("category")["price"].rank(pct=True).rename("pct")
     # one row per distinct item: repeat purchases of one item would correlate trivially
@@ -304,7 +326,8 @@ def test_customers_keep_to_a_price_tier(world: dict[str, pd.DataFrame],
 
 
 def test_referred_customers_are_more_active_and_items_long_tailed(
-        world: dict[str, pd.DataFrame], purchases: pd.DataFrame) -> None:
+    world: dict[str, pd.DataFrame], purchases: pd.DataFrame
+) -> None:
     customers = world["customers"]
     per_customer = world["interactions"].groupby("customer_id").size()
     counts = per_customer.reindex(customers["customer_id"], fill_value=0).to_numpy()

@@ -26,8 +26,9 @@ from training.value import (
 )
 
 
-def simulate_bgnbd(params: BgNbdParams, ages: np.ndarray,
-                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def simulate_bgnbd(
+    params: BgNbdParams, ages: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Draw (frequency, recency) per customer from the BG/NBD story, first purchase at 0."""
     lam = rng.gamma(params.r, 1.0 / params.alpha, size=len(ages))
     drop = rng.beta(params.a, params.b, size=len(ages))
@@ -46,8 +47,9 @@ def simulate_bgnbd(params: BgNbdParams, ages: np.ndarray,
     return freq, rec
 
 
-def simulate_spend(params: GammaGammaParams, freq: np.ndarray,
-                   rng: np.random.Generator) -> np.ndarray:
+def simulate_spend(
+    params: GammaGammaParams, freq: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Mean spend of each customer's `freq` transactions (0 when freq == 0)."""
     nu = rng.gamma(params.q, 1.0 / params.gamma, size=len(freq))
     means = np.zeros(len(freq))
@@ -69,8 +71,11 @@ def test_bgnbd_log_likelihood_matches_direct_formula() -> None:
         alive = beta(par.a, par.b + x) / beta(par.a, par.b) / (par.alpha + age) ** (par.r + x)
         dead = 0.0
         if x > 0:
-            dead = (beta(par.a + 1, par.b + x - 1) / beta(par.a, par.b)
-                    / (par.alpha + tx) ** (par.r + x))
+            dead = (
+                beta(par.a + 1, par.b + x - 1)
+                / beta(par.a, par.b)
+                / (par.alpha + tx) ** (par.r + x)
+            )
         expected = math.log(head * (alive + dead))
         got = bgnbd_log_likelihood(par, [x], [tx], [age])[0]
         assert got == pytest.approx(expected, rel=1e-10)
@@ -80,8 +85,14 @@ def test_gamma_gamma_log_likelihood_matches_direct_formula() -> None:
     par = GammaGammaParams(p=2.0, q=3.0, gamma=10.0)
     for x, z in [(1, 20.0), (4, 35.5)]:
         px = par.p * x
-        density = (math.gamma(px + par.q) / (math.gamma(px) * math.gamma(par.q))
-                   * par.gamma**par.q * x**px * z ** (px - 1) / (par.gamma + x * z) ** (px + par.q))
+        density = (
+            math.gamma(px + par.q)
+            / (math.gamma(px) * math.gamma(par.q))
+            * par.gamma**par.q
+            * x**px
+            * z ** (px - 1)
+            / (par.gamma + x * z) ** (px + par.q)
+        )
         got = gamma_gamma_log_likelihood(par, [x], [z])[0]
         assert got == pytest.approx(math.log(density), rel=1e-10)
 
@@ -142,12 +153,20 @@ def test_expected_spend_shrinks_to_population_mean() -> None:
 
 
 def test_summary_merges_same_day_and_excludes_later_rows() -> None:
-    tx = pd.DataFrame({
-        "cust": ["a", "a", "a", "a", "b", "c"],
-        "when": ["2024-01-01 09:00", "2024-01-01 17:00", "2024-01-15", "2024-02-01", "2024-01-08",
-                 "2024-03-01"],
-        "amt": [10.0, 5.0, 20.0, 40.0, 7.0, 99.0],
-    })
+    tx = pd.DataFrame(
+        {
+            "cust": ["a", "a", "a", "a", "b", "c"],
+            "when": [
+                "2024-01-01 09:00",
+                "2024-01-01 17:00",
+                "2024-01-15",
+                "2024-02-01",
+                "2024-01-08",
+                "2024-03-01",
+            ],
+            "amt": [10.0, 5.0, 20.0, 40.0, 7.0, 99.0],
+        }
+    )
     s = summarize_transactions(tx, "cust", "when", "amt", "2024-01-29", "week")
     assert list(s.index) == ["a", "b"]  # c only bought after the calibration end
     a = s.loc["a"]
@@ -184,10 +203,13 @@ def test_clv_discounting_and_json_round_trip(tmp_path) -> None:
 
 def test_calibration_end_cuts_on_the_timestamp_not_the_day() -> None:
     # Guards the bug where a purchase later on the end day was counted in the period.
-    tx = pd.DataFrame({"c": ["a", "a", "a"], "amount": [10.0, 20.0, 30.0],
-                       "at": pd.to_datetime(["2024-01-01 09:00", "2024-01-05 08:00",
-                                             "2024-01-10 18:00"])})
-    summary = summarize_transactions(tx, "c", "at", "amount",
-                                     calibration_end="2024-01-10 12:00")
+    tx = pd.DataFrame(
+        {
+            "c": ["a", "a", "a"],
+            "amount": [10.0, 20.0, 30.0],
+            "at": pd.to_datetime(["2024-01-01 09:00", "2024-01-05 08:00", "2024-01-10 18:00"]),
+        }
+    )
+    summary = summarize_transactions(tx, "c", "at", "amount", calibration_end="2024-01-10 12:00")
     assert summary.loc["a", "n_transactions"] == 2
     assert summary.loc["a", "total_amount"] == 30.0
