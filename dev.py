@@ -71,11 +71,8 @@ def demo(customers: int, seed: int, port: int, serve: bool) -> None:
         str(seed),
         "--overwrite",
     )
-    _run(vc, "train", "recommender", "--data", data)
-    _run(vc, "train", "churn", "--data", data)
-    _run(vc, "train", "lead", "--data", data)
-    _run(vc, "value", "--data", data, "--out", data / "value.parquet")
-    _run(vc, "materialize", "--data", data, "--value", data / "value.parquet")
+    # The nightly retrain: recommender, churn, lead, value table, materialize.
+    _run(vc, "train", "all", "--data", data)
     if serve:
         _run(vc, "serve", "--port", str(port))
 

@@ -14,6 +14,7 @@ _COMMAND_MODULES = (
     "cli.scoring",
     "cli.score",
     "cli.value",
+    "cli.train_all",
 )
 
 
@@ -21,6 +22,8 @@ def main() -> None:
     """Entry point of the `valuechain` console script."""
     # No network but the package registries here: MLflow must not try to send telemetry.
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    # Bundles are a few files: tqdm bars per download only clutter the output.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

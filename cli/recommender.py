@@ -37,7 +37,10 @@ def _inputs(
     if (interactions is None) == (data is None):
         raise fail("give exactly one of --interactions FILE or --data DIR")
     if data is not None:
-        interactions = find_table(data, "interactions")
+        try:
+            interactions = find_table(data, "interactions")
+        except DataError as exc:
+            raise fail(str(exc)) from exc
         items = items or _optional_table(data, "items")
         customers = customers or _optional_table(data, "customers")
     assert interactions is not None

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.app import train_app
-from cli.common import fail, parse_as_of
+from cli.common import fail, parse_as_of, status
 from features.atomic import staged_dir
 from features.load import DataError
 from features.settings import get_settings
@@ -121,7 +121,7 @@ def _train(kind: str, options: dict[str, Any]) -> None:
         config.n_trials = options["trials"]
         settings = get_settings()
         with tempfile.TemporaryDirectory() as tmp, training_run(settings, f"train-{kind}") as run:
-            with console.status(f"training {kind} scorer on {len(df)} rows ..."):
+            with status(f"training {kind} scorer on {len(df)} rows ..."):
                 result = train_scorer(df, config, Path(tmp) / "bundle")
                 from training.scoring import track  # mlflow.lightgbm is slow to import
 

@@ -13,7 +13,7 @@ import pandas as pd
 import typer
 
 from cli.app import app, clv_app
-from cli.common import console, fail, parse_as_of
+from cli.common import console, fail, parse_as_of, status
 from features.load import DataError, read_frame
 from features.settings import PROJECT_ROOT, get_settings
 from training.registry import training_run
@@ -93,7 +93,7 @@ def clv_fit(
     end = parse_as_of(calibration_end)  # day resolution: the whole end day is included
     try:
         frame = read_transactions(transactions, customer_col, date_col, amount_col)
-        with console.status("fitting BG/NBD and Gamma-Gamma"):
+        with status("fitting BG/NBD and Gamma-Gamma"):
             summary = summarize_transactions(
                 frame,
                 customer_col,
@@ -169,7 +169,7 @@ def value(
     )
     try:
         tag_list = load_tags(tags or DEFAULT_TAGS)
-        with console.status("computing the value table"):
+        with status("computing the value table"):
             result = value_table_from_dir(data, parse_as_of(as_of), config=config, tags=tag_list)
         write_table(result.table, out)
     except (DataError, TagConfigError, ValueError) as exc:

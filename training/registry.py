@@ -61,9 +61,13 @@ def configure(settings: Settings) -> MlflowClient:
 def training_run(
     settings: Settings, run_name: str, tags: dict[str, str] | None = None
 ) -> Iterator[mlflow.ActiveRun]:
-    """Start an MLflow run in the valuechain experiment; log params/metrics/plots inside it."""
+    """Start an MLflow run in the valuechain experiment; log params/metrics/plots inside it.
+
+    Inside another run (`valuechain train all`) the new run is nested under it.
+    """
     configure(settings)
-    with mlflow.start_run(run_name=run_name, tags=tags) as run:
+    nested = mlflow.active_run() is not None
+    with mlflow.start_run(run_name=run_name, tags=tags, nested=nested) as run:
         yield run
 
 

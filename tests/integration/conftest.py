@@ -36,6 +36,7 @@ class World:
     data: Path
     env: dict[str, str]
     settings: ServiceSettings
+    retrain_output: str
 
 
 def run_cli(env: dict[str, str], *args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -72,11 +73,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[
     )
     data = base / "data"
     run_cli(env, "generate", "--out", data, "--customers", "1500", "--seed", "7")
-    run_cli(env, "train", "recommender", "--data", data)
-    run_cli(env, "train", "churn", "--data", data)
-    run_cli(env, "train", "lead", "--data", data)
-    run_cli(env, "value", "--data", data, "--out", data / "value.parquet")
-    run_cli(env, "materialize", "--data", data, "--value", data / "value.parquet")
+    # The nightly retrain as one command: the three models, the value table, materialize.
+    retrain = run_cli(env, "train", "all", "--data", data, "--value-out", data / "value.parquet")
     settings = ServiceSettings(
         redis_url=redis_url,
         key_prefix=prefix,
@@ -85,7 +83,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[
         model_refresh_seconds=0,
         max_batch=50,
     )
-    yield World(data, env, settings)
+    yield World(data, env, settings, retrain.stdout + retrain.stderr)
     client = redis.Redis.from_url(redis_url)
     keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
     for start in range(0, len(keys), 1000):
