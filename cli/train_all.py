@@ -7,11 +7,12 @@ nested under one parent run, which also gets each stage's seconds and peak memor
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -138,6 +139,10 @@ def train_all(
     materialize: Annotated[
         bool, typer.Option(help="Finish by writing a new cache version to Redis.")
     ] = True,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Also write the stage table as JSON here (for monitoring, benchmarks)."),
+    ] = None,
 ) -> None:
     """Retrain everything on DATA: recommender, churn, lead, value table, then materialize.
 
@@ -160,10 +165,17 @@ def train_all(
                 progress.advance(overall)
             _log_stages(results)
     except StageFailed:
-        console.print(_report(results))
+        _finish(results, report)
         raise fail(f"stage `{results[-1].name}` failed; see its message above") from None
-    console.print(_report(results))
+    _finish(results, report)
     console.print(f"MLflow parent run {parent.info.run_id}")
+
+
+def _finish(results: list[StageResult], report: Path | None) -> None:
+    console.print(_report(results))
+    if report is not None:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(json.dumps([asdict(r) for r in results], indent=2))
 
 
 def _log_stages(results: list[StageResult]) -> None:
