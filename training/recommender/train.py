@@ -30,10 +30,12 @@ from training.recommender.data import (
     validate_interactions,
 )
 from training.recommender.ease import EASEParams, fit_ease
-from training.recommender.evaluate import evaluate_scores, plot_comparison
+from training.recommender.evaluate import evaluate_scores, plot_comparison, sample_truth
 from training.recommender.ranker import RankerOutcome, ranker_details, train_ranker
 from training.recommender.tune import (
+    Budget,
     Progress,
+    Search,
     Trial,
     popularity_scores,
     search_als,
@@ -44,6 +46,9 @@ from training.recommender.tune import (
 logger = logging.getLogger(__name__)
 
 RANKER_MARGIN = 1.01
+# Seconds for the ALS search on a 2-core machine: ~12 trials on a 100k-customer shop, one
+# (the default params) at 1M, where each fit takes a minute or more.
+TIME_BUDGET = 45.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,10 @@ class TrainParams:
     k: int = 10
     num_threads: int = 1
     ranker: bool = True  # also train the LightGBM re-ranker and let validation pick
+    time_budget: float | None = TIME_BUDGET  # seconds for the ALS search; None: all trials
+    eval_users: int | None = 20_000  # validation customers sampled for every metric
+    ranker_users: int | None = 4_000  # of those, the ranker's queries (bounds its rows)
+    seed: int = 0
     # EASE L2 strengths tried on validation (an extra ranker generator; needs `ranker`).
     ease_lams: tuple[float, ...] = (100.0, 300.0, 1000.0)
     event_weights: dict[str, float] = field(default_factory=lambda: dict(EVENT_WEIGHTS))
@@ -106,9 +115,10 @@ def train_recommender(interactions: pd.DataFrame, items: pd.DataFrame | None, ou
     params = params or TrainParams()
     check_bundle_target(Path(out_dir))
     ctx = _context(interactions, items, customers, as_of, params, source)
-    best, trials, validation = _select(ctx, params, progress)
-    ease, ease_trials = _select_ease(ctx, params, validation)
-    outcome = _ranker(ctx, best, ease, params) if params.ranker else None
+    search, validation = _select(ctx, params, progress)
+    best, trials = search.best, search.trials
+    ease, ease_trials, ease_fit = _select_ease(ctx, params, validation)
+    outcome = _ranker(ctx, search.factors, ease_fit, params) if params.ranker else None
     champion = _champion(outcome, validation)
     details: dict[str, Any] = {"als": best.as_dict(), "event_weights": params.event_weights,
                                "n_users": len(ctx.users), "n_items": len(ctx.items),
@@ -150,15 +160,20 @@ class _Context:
     items: Index
     items_df: pd.DataFrame | None
     customers: pd.DataFrame | None
-    val_fraction: float
+    params: TrainParams
 
     @functools.cached_property
     def split(self) -> tuple[pd.DataFrame, sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
-        """Fit events, fit weights, validation truth and the items a list may not repeat."""
-        fit_df, val_df = temporal_split(self.df, self.val_fraction)
+        """Fit events, fit weights, validation truth and the items a list may not repeat.
+
+        The truth keeps a seeded sample of `eval_users` validation customers (the fit keeps
+        everyone), so validation costs the same at 100k and at 1M customers.
+        """
+        fit_df, val_df = temporal_split(self.df, self.params.val_fraction)
         blocked = fit_df[repeat_blocked(fit_df["event"].to_numpy())]
+        truth = user_item_matrix(val_df, self.users, self.items)
         return (fit_df, user_item_matrix(fit_df, self.users, self.items),
-                user_item_matrix(val_df, self.users, self.items),
+                sample_truth(truth, self.params.eval_users, self.params.seed),
                 user_item_matrix(blocked, self.users, self.items))
 
 
@@ -172,7 +187,7 @@ def _context(interactions: pd.DataFrame, items: pd.DataFrame | None,
     if df.empty:
         raise ValueError(f"{source}: no interactions at or before as_of")
     users, items_idx = Index(np.unique(df["customer_id"])), Index(np.unique(df["item_id"]))
-    return _Context(df, cutoff, users, items_idx, items, customers, params.val_fraction)
+    return _Context(df, cutoff, users, items_idx, items, customers, params)
 
 
 def _champion(outcome: RankerOutcome | None, validation: dict[str, Any]) -> str:
@@ -196,53 +211,61 @@ def _final_arrays(ctx: _Context, best: ALSParams, ease: EASEParams | None,
                         customers=ctx.customers, as_of=ctx.cutoff, ease=ease_model)
 
 
-def _ranker(ctx: _Context, best: ALSParams, ease: EASEParams | None,
+def _ranker(ctx: _Context, factors: tuple[np.ndarray, np.ndarray],
+            ease_model: tuple[np.ndarray, np.ndarray] | None,
             params: TrainParams) -> RankerOutcome | None:
-    """Fit-period model -> candidates for validation customers -> cross-fitted LightGBM."""
-    fit_df, fit_w, truth, _ = ctx.split
-    factors = fit_als(fit_w, best, params.num_threads)
-    ease_model = None if ease is None else fit_ease(fit_w, ease, params.num_threads)
+    """Fit-period model -> candidates for sampled validation customers -> LightGBM.
+
+    The ALS factors and EASE weights are the validation fits of the chosen params (no refit).
+    The queries are a seeded sample of `ranker_users` of the evaluation customers: rows, and
+    so LightGBM's cost, stay bounded however large the shop.
+    """
+    fit_df, _, truth, _ = ctx.split
+    truth = sample_truth(truth, params.ranker_users, params.seed + 1)
     now = float(fit_df["ts"].max())
     arrays = build_arrays(fit_df, ctx.users, ctx.items, factors, items_df=ctx.items_df,
                           customers=ctx.customers, as_of=now, ease=ease_model)
     data = ranking_data(arrays, truth, now, k=params.k)
-    # One LightGBM thread: groups are small, and OpenMP threads that busy-wait on a shared
-    # machine made training ~10x slower with two.
-    return train_ranker(data, truth, k=params.k, num_threads=1)
+    return train_ranker(data, truth, k=params.k, num_threads=params.num_threads)
 
 
 def _select(ctx: _Context, params: TrainParams,
-            progress: Progress | None) -> tuple[ALSParams, list[Trial], dict[str, Any]]:
-    """Tune ALS on the validation split and report popularity vs ALS there."""
+            progress: Progress | None) -> tuple[Search, dict[str, Any]]:
+    """Tune ALS on the validation split and report popularity vs ALS there.
+
+    Fixed params are fitted once on the fit split; that fit is also the ranker's.
+    """
     _, fit_w, truth, blocked = ctx.split
     if params.als is not None:
-        best, trials = tune_als(fit_w, truth, [params.als], k=params.k, exclude=blocked,
-                                num_threads=params.num_threads, progress=progress)
+        search = tune_als(fit_w, truth, [params.als], k=params.k, exclude=blocked,
+                          num_threads=params.num_threads, progress=progress)
     else:
-        best, trials = search_als(fit_w, truth, params.n_trials, k=params.k, exclude=blocked,
-                                  num_threads=params.num_threads, progress=progress)
-    chosen = next(t for t in trials if all(t[f] == v for f, v in best.as_dict().items()))
+        search = search_als(fit_w, truth, params.n_trials, k=params.k, exclude=blocked,
+                            num_threads=params.num_threads, progress=progress,
+                            budget=Budget(params.time_budget))
+    chosen = next(t for t in search.trials
+                  if all(t[f] == v for f, v in search.best.as_dict().items()))
     validation = {
         "popularity": evaluate_scores(popularity_scores(fit_w), blocked, truth, params.k),
         "als": {m.removeprefix("val_"): float(v) for m, v in chosen.items()
                 if m.startswith("val_")},
     }
-    return best, trials, validation
+    return search, validation
 
 
-def _select_ease(ctx: _Context, params: TrainParams,
-                 validation: dict[str, Any]) -> tuple[EASEParams | None, list[Trial]]:
+def _select_ease(ctx: _Context, params: TrainParams, validation: dict[str, Any]
+                 ) -> tuple[EASEParams | None, list[Trial], tuple[np.ndarray, np.ndarray] | None]:
     """Tune EASE's L2 strength on validation (only when the ranker will use it)."""
     if not params.ranker or not params.ease_lams:
-        return None, []
+        return None, [], None
     _, fit_w, truth, blocked = ctx.split
     grid = [EASEParams(lam=lam) for lam in params.ease_lams]
-    best, trials = tune_ease(fit_w, truth, grid, k=params.k, num_threads=params.num_threads,
-                             exclude=blocked)
+    best, trials, model = tune_ease(fit_w, truth, grid, k=params.k,
+                                    num_threads=params.num_threads, exclude=blocked)
     chosen = next(t for t, g in zip(trials, grid, strict=True) if g == best)
     validation["ease"] = {m.removeprefix("val_"): float(v) for m, v in chosen.items()
                           if m.startswith("val_")}
-    return best, trials
+    return best, trials, model
 
 
 def _write_bundle(out_dir: Path, arrays: RecArrays, manifest: Manifest,
