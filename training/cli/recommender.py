@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +21,7 @@ from training.cli.app import app, train_app
 from training.cli.common import console, fail, parse_as_of, progress_bar
 from training.recommender.als import ALSParams
 from training.recommender.train import (
+    TIME_BUDGET,
     TrainParams,
     TrainResult,
     check_bundle_target,
@@ -29,6 +31,8 @@ from training.recommender.train import (
 from training.registry import RegisteredVersion, register_bundle, training_run
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_THREADS = min(os.cpu_count() or 1, 8)
 
 
 def _inputs(interactions: Path | None, items: Path | None, customers: Path | None,
@@ -63,12 +67,22 @@ def train_recommender_cmd(
     as_of: Annotated[str | None, typer.Option(
         help="Use only events up to this date (YYYY-MM-DD); default: the latest event.")] = None,
     trials: Annotated[int, typer.Option(
-        min=1, help="ALS candidates tried on the validation split.")] = 12,
+        min=1, help="ALS candidates tried on the validation split (at most: see "
+        "--time-budget).")] = 12,
     factors: Annotated[int | None, typer.Option(
         help="Fix ALS factors (with --regularization, --alpha) instead of searching.")] = None,
     regularization: Annotated[float, typer.Option(help="ALS regularization when fixed.")] = 0.05,
     alpha: Annotated[float, typer.Option(help="ALS confidence alpha when fixed.")] = 2.0,
-    threads: Annotated[int, typer.Option(min=1, help="Threads for ALS.")] = 1,
+    threads: Annotated[int, typer.Option(
+        min=1, help="Threads for ALS and LightGBM (LightGBM: idle cores only).")]
+        = DEFAULT_THREADS,
+    time_budget: Annotated[float, typer.Option(
+        min=0, help="Seconds for the ALS search: no trial starts that would overrun it "
+        "(at least one runs); 0: all --trials.")] = TIME_BUDGET,
+    eval_users: Annotated[int, typer.Option(
+        min=1, help="Validation customers sampled (seeded) for every metric.")] = 20_000,
+    ranker_users: Annotated[int, typer.Option(
+        min=1, help="Of those, customers whose candidates train the ranker.")] = 4_000,
     ranker: Annotated[bool, typer.Option(
         help="Also train the LightGBM re-ranker; the better one on validation is champion.")]
         = True,
@@ -86,7 +100,9 @@ def train_recommender_cmd(
     paths = _inputs(interactions, items, customers, data)
     als = None if factors is None else ALSParams(factors=factors, regularization=regularization,
                                                  alpha=alpha)
-    params = TrainParams(als=als, n_trials=trials, num_threads=threads, ranker=ranker)
+    params = TrainParams(als=als, n_trials=trials, num_threads=threads, ranker=ranker,
+                         time_budget=time_budget or None, eval_users=eval_users,
+                         ranker_users=ranker_users)
     if not ease:
         params = replace(params, ease_lams=())
     try:

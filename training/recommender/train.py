@@ -129,7 +129,7 @@ def train_recommender(interactions: pd.DataFrame, items: pd.DataFrame | None, ou
         details["ranker_search"] = outcome.search
     manifest = Manifest(kind=KIND, data_hash=data_hash,
                         as_of=pd.Timestamp(ctx.cutoff, unit="s").isoformat(), details=details)
-    arrays = _final_arrays(ctx, best, ease, params.num_threads)
+    arrays = _final_arrays(ctx, search, ease, params.num_threads)
     _write_bundle(Path(out_dir), arrays, manifest, outcome.model_text if outcome else None)
     return TrainResult(Path(out_dir), champion, best, validation, trials, ease, ease_trials,
                        len(ctx.users), len(ctx.items), len(ctx.df))
@@ -186,7 +186,7 @@ def _context(interactions: pd.DataFrame, items: pd.DataFrame | None,
     df = df[df["ts"] <= cutoff]
     if df.empty:
         raise ValueError(f"{source}: no interactions at or before as_of")
-    users, items_idx = Index(np.unique(df["customer_id"])), Index(np.unique(df["item_id"]))
+    users, items_idx = Index.of(df["customer_id"]), Index.of(df["item_id"])
     return _Context(df, cutoff, users, items_idx, items, customers, params)
 
 
@@ -201,11 +201,14 @@ def _champion(outcome: RankerOutcome | None, validation: dict[str, Any]) -> str:
     return "ranker" if better else "als"
 
 
-def _final_arrays(ctx: _Context, best: ALSParams, ease: EASEParams | None,
+def _final_arrays(ctx: _Context, search: Search, ease: EASEParams | None,
                   num_threads: int) -> RecArrays:
-    """ALS (and EASE) refitted on every event up to the cut-off, with all bundle arrays."""
+    """ALS (and EASE) refitted on every event up to the cut-off, with all bundle arrays.
+
+    ALS starts from the chosen validation fit (`warm_iterations`, a third of the sweeps).
+    """
     weights = user_item_matrix(ctx.df, ctx.users, ctx.items)
-    factors = fit_als(weights, best, num_threads)
+    factors = fit_als(weights, search.best, num_threads, warm=search.factors)
     ease_model = None if ease is None else fit_ease(weights, ease, num_threads)
     return build_arrays(ctx.df, ctx.users, ctx.items, factors, items_df=ctx.items_df,
                         customers=ctx.customers, as_of=ctx.cutoff, ease=ease_model)
