@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import shutil
 import tempfile
@@ -30,8 +29,9 @@ from training.recommender.data import (
     validate_interactions,
 )
 from training.recommender.ease import EASEParams, fit_ease
-from training.recommender.evaluate import evaluate_scores, plot_comparison, sample_truth
+from training.recommender.evaluate import evaluate_scores, sample_truth
 from training.recommender.ranker import RankerOutcome, ranker_details, train_ranker
+from training.recommender.report import log_to_mlflow as log_to_mlflow  # the CLI's import
 from training.recommender.tune import (
     Budget,
     Progress,
@@ -287,25 +287,3 @@ def _write_bundle(out_dir: Path, arrays: RecArrays, manifest: Manifest,
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def log_to_mlflow(result: TrainResult, work_dir: Path) -> None:
-    """Log params, validation metrics, the search and a comparison plot to the active run."""
-    import mlflow
-
-    mlflow.log_params({f"als_{k}": v for k, v in result.als.as_dict().items()})
-    mlflow.log_params({"champion": result.champion, "n_users": result.n_users,
-                       "n_items": result.n_items, "n_interactions": result.n_interactions})
-    mlflow.log_metrics(result.flat_metrics())
-    for step, trial in enumerate(result.trials):
-        mlflow.log_metrics({f"search_{k}": float(v) for k, v in trial.items()
-                            if k.startswith("val_")}, step=step)
-    if result.ease is not None:
-        mlflow.log_params({f"ease_{k}": v for k, v in result.ease.as_dict().items()})
-    for step, trial in enumerate(result.ease_trials):
-        mlflow.log_metric("search_ease_ndcg", float(trial["val_ndcg"]), step=step)
-    for name, trials in (("als_search", result.trials), ("ease_search", result.ease_trials)):
-        search = work_dir / f"{name}.json"
-        search.write_text(json.dumps(trials, indent=2))
-        mlflow.log_artifact(str(search))
-    mlflow.log_artifact(str(plot_comparison(result.validation, work_dir / "validation.png")))
