@@ -114,6 +114,9 @@ def search_als(fit_weights: sp.csr_matrix, val_truth: sp.csr_matrix, n_trials: i
             result.trials += local.trials
             break  # a local optimum: no neighbour is better
         result = Search(local.best, result.trials + local.trials, local.factors)
+    if len(result.trials) < n_trials:
+        logger.info("ALS search: %d of %d trials run (time budget or a local optimum)",
+                    len(result.trials), n_trials)
     if progress is not None:
         progress(n_trials, n_trials)
     return result
