@@ -18,7 +18,7 @@ from features.runtime.bundle import MANIFEST, BundleError, Manifest, write_manif
 from features.runtime.rec_bundle import KIND, RANKER_FILE, RecArrays, save_arrays
 from features.runtime.rec_catalog import repeat_blocked
 from features.runtime.rec_features import CandidateConfig
-from training.recommender.als import ALSParams, fit_als
+from training.recommender.als import ALSParams, fit_als, warm_iterations
 from training.recommender.artifacts import build_arrays
 from training.recommender.candidates import ranking_data
 from training.recommender.data import (
@@ -121,6 +121,7 @@ def train_recommender(interactions: pd.DataFrame, items: pd.DataFrame | None, ou
     outcome = _ranker(ctx, search.factors, ease_fit, params) if params.ranker else None
     champion = _champion(outcome, validation)
     details: dict[str, Any] = {"als": best.as_dict(), "event_weights": params.event_weights,
+                               "als_final_warm_iterations": warm_iterations(best),
                                "n_users": len(ctx.users), "n_items": len(ctx.items),
                                "ease": None if ease is None else ease.as_dict(),
                                "champion": champion, "validation": validation}
