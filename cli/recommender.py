@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -19,16 +20,19 @@ from models.bundle import BundleError, hash_files
 from models.champions import RECOMMENDER
 from models.recommender.model import RecFilters, RecommenderModel
 from training.recommender.als import ALSParams
+from training.recommender.bundle import check_bundle_target
+from training.recommender.report import log_to_mlflow
 from training.recommender.train import (
+    TIME_BUDGET,
     TrainParams,
     TrainResult,
-    check_bundle_target,
-    log_to_mlflow,
     train_recommender,
 )
 from training.registry import RegisteredVersion, register_bundle, training_run
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_THREADS = min(os.cpu_count() or 1, 8)
 
 
 def _inputs(
@@ -78,7 +82,10 @@ def train_recommender_cmd(
         ),
     ] = None,
     trials: Annotated[
-        int, typer.Option(min=1, help="ALS candidates tried on the validation split.")
+        int,
+        typer.Option(
+            min=1, help="ALS candidates tried on the validation split (at most: see --time-budget)."
+        ),
     ] = 12,
     factors: Annotated[
         int | None,
@@ -86,7 +93,23 @@ def train_recommender_cmd(
     ] = None,
     regularization: Annotated[float, typer.Option(help="ALS regularization when fixed.")] = 0.05,
     alpha: Annotated[float, typer.Option(help="ALS confidence alpha when fixed.")] = 2.0,
-    threads: Annotated[int, typer.Option(min=1, help="Threads for ALS.")] = 1,
+    threads: Annotated[
+        int, typer.Option(min=1, help="Threads for ALS and LightGBM (LightGBM: idle cores only).")
+    ] = DEFAULT_THREADS,
+    time_budget: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Seconds for the ALS search: no trial starts that would overrun it "
+            "(at least one runs); 0: all --trials.",
+        ),
+    ] = TIME_BUDGET,
+    eval_users: Annotated[
+        int, typer.Option(min=1, help="Validation customers sampled (seeded) for every metric.")
+    ] = 20_000,
+    ranker_users: Annotated[
+        int, typer.Option(min=1, help="Of those, customers whose candidates train the ranker.")
+    ] = 4_000,
     ranker: Annotated[
         bool,
         typer.Option(
@@ -120,7 +143,15 @@ def train_recommender_cmd(
         if factors is None
         else ALSParams(factors=factors, regularization=regularization, alpha=alpha)
     )
-    params = TrainParams(als=als, n_trials=trials, num_threads=threads, ranker=ranker)
+    params = TrainParams(
+        als=als,
+        n_trials=trials,
+        num_threads=threads,
+        ranker=ranker,
+        time_budget=time_budget or None,
+        eval_users=eval_users,
+        ranker_users=ranker_users,
+    )
     if not ease:
         params = replace(params, ease_lams=())
     try:

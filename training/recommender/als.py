@@ -43,12 +43,17 @@ def confidence_matrix(weights: sp.csr_matrix, params: ALSParams) -> sp.csr_matri
 
 
 def fit_als(
-    weights: sp.csr_matrix, params: ALSParams, num_threads: int = 1
+    weights: sp.csr_matrix,
+    params: ALSParams,
+    num_threads: int = 1,
+    warm: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fit ALS on a users x items weight matrix; returns (user_factors, item_factors) float32.
 
-    BLAS is limited to one thread: implicit parallelises itself and nested BLAS threads only
-    oversubscribe the CPU.
+    `warm`: factors of the same users and items fitted on a subset of these events (the
+    validation fit); ALS then starts from them and runs `warm_iterations` instead of
+    `params.iterations`. BLAS is limited to one thread: implicit parallelises itself and
+    nested BLAS threads only oversubscribe the CPU.
     """
     from implicit.cpu.als import AlternatingLeastSquares
 
@@ -57,14 +62,25 @@ def fit_als(
             factors=params.factors,
             regularization=params.regularization,
             alpha=1.0,
-            iterations=params.iterations,
+            iterations=params.iterations if warm is None else warm_iterations(params),
             random_state=params.seed,
             num_threads=num_threads,
             calculate_training_loss=False,
         )
+        if warm is not None:
+            model.user_factors, model.item_factors = warm[0].copy(), warm[1].copy()
         model.fit(confidence_matrix(weights, params), show_progress=False)
     logger.debug("ALS fitted: %s users, %s items, %s", *weights.shape, params)
     return (
         np.ascontiguousarray(model.user_factors, dtype=np.float32),
         np.ascontiguousarray(model.item_factors, dtype=np.float32),
     )
+
+
+def warm_iterations(params: ALSParams) -> int:
+    """Iterations of a warm-started fit: a third of a cold one (at least 2).
+
+    The validation fit already converged on ~80% of each customer's events; a few sweeps
+    absorb the rest, and at 1M customers each sweep costs ~10 s per thread.
+    """
+    return max(2, params.iterations // 3)

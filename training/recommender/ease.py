@@ -69,7 +69,7 @@ def ease_scores(
     weights: sp.csr_matrix, items: np.ndarray, b: np.ndarray, users: np.ndarray
 ) -> np.ndarray:
     """(len(users), n_items) EASE scores; items outside the model get -inf."""
-    out = np.full((len(users), weights.shape[1]), -np.inf)
+    out = np.full((len(users), weights.shape[1]), -np.inf, dtype=np.float32)
     if len(items):
         x = (weights[users][:, items] > 0).astype(np.float32)
         out[:, items] = x @ b

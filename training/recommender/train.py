@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,28 +9,26 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
-from features.atomic import staged_dir
-from models.bundle import MANIFEST, BundleError, Manifest, write_manifest
-from models.recommender.arrays import KIND, RANKER_FILE, RecArrays, save_arrays
+from models.bundle import Manifest
+from models.recommender.arrays import KIND, RecArrays
 from models.recommender.candidates import CandidateConfig
-from models.recommender.catalog import repeat_blocked
-from training.recommender.als import ALSParams, fit_als
+from training.recommender.als import ALSParams, fit_als, warm_iterations
 from training.recommender.artifacts import build_arrays
+from training.recommender.bundle import check_bundle_target, write_bundle
 from training.recommender.candidates import ranking_data
+from training.recommender.context import TrainingData, prepare
 from training.recommender.data import (
     EVENT_WEIGHTS,
-    Index,
-    temporal_split,
     user_item_matrix,
-    validate_interactions,
 )
 from training.recommender.ease import EASEParams, fit_ease
-from training.recommender.evaluate import evaluate_scores, plot_comparison
+from training.recommender.evaluate import evaluate_scores, sample_truth
 from training.recommender.ranker import RankerOutcome, ranker_details, train_ranker
 from training.recommender.tune import (
+    Budget,
     Progress,
+    Search,
     Trial,
     popularity_scores,
     search_als,
@@ -43,6 +39,9 @@ from training.recommender.tune import (
 logger = logging.getLogger(__name__)
 
 RANKER_MARGIN = 1.01
+# Seconds for the ALS search on a 2-core machine: ~12 trials on a 100k-customer shop, one
+# (the default params) at 1M, where each fit takes a minute or more.
+TIME_BUDGET = 45.0
 
 
 @dataclass(frozen=True)
@@ -55,6 +54,10 @@ class TrainParams:
     k: int = 10
     num_threads: int = 1
     ranker: bool = True  # also train the LightGBM re-ranker and let validation pick
+    time_budget: float | None = TIME_BUDGET  # seconds for the ALS search; None: all trials
+    eval_users: int | None = 20_000  # validation customers sampled for every metric
+    ranker_users: int | None = 4_000  # of those, the ranker's queries (bounds its rows)
+    seed: int = 0
     # EASE L2 strengths tried on validation (an extra ranker generator; needs `ranker`).
     ease_lams: tuple[float, ...] = (100.0, 300.0, 1000.0)
     event_weights: dict[str, float] = field(default_factory=lambda: dict(EVENT_WEIGHTS))
@@ -112,14 +115,26 @@ def train_recommender(
     """
     params = params or TrainParams()
     check_bundle_target(Path(out_dir))
-    ctx = _context(interactions, items, customers, as_of, params, source)
-    best, trials, validation = _select(ctx, params, progress)
-    ease, ease_trials = _select_ease(ctx, params, validation)
-    outcome = _ranker(ctx, best, ease, params) if params.ranker else None
+    ctx = prepare(
+        interactions,
+        items,
+        customers,
+        as_of,
+        source,
+        event_weights=params.event_weights,
+        val_fraction=params.val_fraction,
+        eval_users=params.eval_users,
+        seed=params.seed,
+    )
+    search, validation = _select(ctx, params, progress)
+    best, trials = search.best, search.trials
+    ease, ease_trials, ease_fit = _select_ease(ctx, params, validation)
+    outcome = _ranker(ctx, search.factors, ease_fit, params) if params.ranker else None
     champion = _champion(outcome, validation)
     details: dict[str, Any] = {
         "als": best.as_dict(),
         "event_weights": params.event_weights,
+        "als_final_warm_iterations": warm_iterations(best),
         "n_users": len(ctx.users),
         "n_items": len(ctx.items),
         "ease": None if ease is None else ease.as_dict(),
@@ -135,8 +150,8 @@ def train_recommender(
         as_of=pd.Timestamp(ctx.cutoff, unit="s").isoformat(),
         details=details,
     )
-    arrays = _final_arrays(ctx, best, ease, params.num_threads)
-    _write_bundle(Path(out_dir), arrays, manifest, outcome.model_text if outcome else None)
+    arrays = _final_arrays(ctx, search, ease, params.num_threads)
+    write_bundle(Path(out_dir), arrays, manifest, outcome.model_text if outcome else None)
     return TrainResult(
         Path(out_dir),
         champion,
@@ -151,66 +166,6 @@ def train_recommender(
     )
 
 
-def check_bundle_target(out_dir: Path) -> None:
-    """Refuse to replace anything but a bundle (a directory with manifest.json) or an empty dir.
-
-    Raises:
-        BundleError: `out_dir` is a file, or a non-empty directory without manifest.json.
-    """
-    if not out_dir.exists():
-        return
-    if not out_dir.is_dir():
-        raise BundleError(f"{out_dir}: exists and is not a directory; refusing to replace it")
-    if any(out_dir.iterdir()) and not (out_dir / MANIFEST).is_file():
-        raise BundleError(
-            f"{out_dir}: exists, is not empty and is not a model bundle (no "
-            f"{MANIFEST}); refusing to replace it"
-        )
-
-
-@dataclass
-class _Context:
-    """The validated events up to the cut-off, their indices and the validation split."""
-
-    df: pd.DataFrame
-    cutoff: float
-    users: Index
-    items: Index
-    items_df: pd.DataFrame | None
-    customers: pd.DataFrame | None
-    val_fraction: float
-
-    @functools.cached_property
-    def split(self) -> tuple[pd.DataFrame, sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]:
-        """Fit events, fit weights, validation truth and the items a list may not repeat."""
-        fit_df, val_df = temporal_split(self.df, self.val_fraction)
-        blocked = fit_df[repeat_blocked(fit_df["event"].to_numpy())]
-        return (
-            fit_df,
-            user_item_matrix(fit_df, self.users, self.items),
-            user_item_matrix(val_df, self.users, self.items),
-            user_item_matrix(blocked, self.users, self.items),
-        )
-
-
-def _context(
-    interactions: pd.DataFrame,
-    items: pd.DataFrame | None,
-    customers: pd.DataFrame | None,
-    as_of: Any,
-    params: TrainParams,
-    source: str,
-) -> _Context:
-    """Validate the events and keep those at or before the cut-off."""
-    df = validate_interactions(interactions, source, params.event_weights)
-    cutoff = float(df["ts"].max()) if as_of is None else pd.Timestamp(as_of).timestamp()
-    df = df[df["ts"] <= cutoff]
-    if df.empty:
-        raise ValueError(f"{source}: no interactions at or before as_of")
-    users, items_idx = Index(np.unique(df["customer_id"])), Index(np.unique(df["item_id"]))
-    return _Context(df, cutoff, users, items_idx, items, customers, params.val_fraction)
-
-
 def _champion(outcome: RankerOutcome | None, validation: dict[str, Any]) -> str:
     """ "ranker" when its out-of-fold NDCG beats ALS alone on the same customers by 1%."""
     if outcome is None:
@@ -223,11 +178,14 @@ def _champion(outcome: RankerOutcome | None, validation: dict[str, Any]) -> str:
 
 
 def _final_arrays(
-    ctx: _Context, best: ALSParams, ease: EASEParams | None, num_threads: int
+    ctx: TrainingData, search: Search, ease: EASEParams | None, num_threads: int
 ) -> RecArrays:
-    """ALS (and EASE) refitted on every event up to the cut-off, with all bundle arrays."""
+    """ALS (and EASE) refitted on every event up to the cut-off, with all bundle arrays.
+
+    ALS starts from the chosen validation fit (`warm_iterations`, a third of the sweeps).
+    """
     weights = user_item_matrix(ctx.df, ctx.users, ctx.items)
-    factors = fit_als(weights, best, num_threads)
+    factors = fit_als(weights, search.best, num_threads, warm=search.factors)
     ease_model = None if ease is None else fit_ease(weights, ease, num_threads)
     return build_arrays(
         ctx.df,
@@ -242,12 +200,19 @@ def _final_arrays(
 
 
 def _ranker(
-    ctx: _Context, best: ALSParams, ease: EASEParams | None, params: TrainParams
+    ctx: TrainingData,
+    factors: tuple[np.ndarray, np.ndarray],
+    ease_model: tuple[np.ndarray, np.ndarray] | None,
+    params: TrainParams,
 ) -> RankerOutcome | None:
-    """Fit-period model -> candidates for validation customers -> cross-fitted LightGBM."""
-    fit_df, fit_w, truth, _ = ctx.split
-    factors = fit_als(fit_w, best, params.num_threads)
-    ease_model = None if ease is None else fit_ease(fit_w, ease, params.num_threads)
+    """Fit-period model -> candidates for sampled validation customers -> LightGBM.
+
+    The ALS factors and EASE weights are the validation fits of the chosen params (no refit).
+    The queries are a seeded sample of `ranker_users` of the evaluation customers: rows, and
+    so LightGBM's cost, stay bounded however large the shop.
+    """
+    fit_df, _, truth, _ = ctx.split
+    truth = sample_truth(truth, params.ranker_users, params.seed + 1)
     now = float(fit_df["ts"].max())
     arrays = build_arrays(
         fit_df,
@@ -260,18 +225,19 @@ def _ranker(
         ease=ease_model,
     )
     data = ranking_data(arrays, truth, now, k=params.k)
-    # One LightGBM thread: groups are small, and OpenMP threads that busy-wait on a shared
-    # machine made training ~10x slower with two.
-    return train_ranker(data, truth, k=params.k, num_threads=1)
+    return train_ranker(data, truth, k=params.k, num_threads=params.num_threads)
 
 
 def _select(
-    ctx: _Context, params: TrainParams, progress: Progress | None
-) -> tuple[ALSParams, list[Trial], dict[str, Any]]:
-    """Tune ALS on the validation split and report popularity vs ALS there."""
+    ctx: TrainingData, params: TrainParams, progress: Progress | None
+) -> tuple[Search, dict[str, Any]]:
+    """Tune ALS on the validation split and report popularity vs ALS there.
+
+    Fixed params are fitted once on the fit split; that fit is also the ranker's.
+    """
     _, fit_w, truth, blocked = ctx.split
     if params.als is not None:
-        best, trials = tune_als(
+        search = tune_als(
             fit_w,
             truth,
             [params.als],
@@ -281,7 +247,7 @@ def _select(
             progress=progress,
         )
     else:
-        best, trials = search_als(
+        search = search_als(
             fit_w,
             truth,
             params.n_trials,
@@ -289,70 +255,33 @@ def _select(
             exclude=blocked,
             num_threads=params.num_threads,
             progress=progress,
+            budget=Budget(params.time_budget),
         )
-    chosen = next(t for t in trials if all(t[f] == v for f, v in best.as_dict().items()))
+    chosen = next(
+        t for t in search.trials if all(t[f] == v for f, v in search.best.as_dict().items())
+    )
     validation = {
         "popularity": evaluate_scores(popularity_scores(fit_w), blocked, truth, params.k),
         "als": {
             m.removeprefix("val_"): float(v) for m, v in chosen.items() if m.startswith("val_")
         },
     }
-    return best, trials, validation
+    return search, validation
 
 
 def _select_ease(
-    ctx: _Context, params: TrainParams, validation: dict[str, Any]
-) -> tuple[EASEParams | None, list[Trial]]:
+    ctx: TrainingData, params: TrainParams, validation: dict[str, Any]
+) -> tuple[EASEParams | None, list[Trial], tuple[np.ndarray, np.ndarray] | None]:
     """Tune EASE's L2 strength on validation (only when the ranker will use it)."""
     if not params.ranker or not params.ease_lams:
-        return None, []
+        return None, [], None
     _, fit_w, truth, blocked = ctx.split
     grid = [EASEParams(lam=lam) for lam in params.ease_lams]
-    best, trials = tune_ease(
+    best, trials, model = tune_ease(
         fit_w, truth, grid, k=params.k, num_threads=params.num_threads, exclude=blocked
     )
     chosen = next(t for t, g in zip(trials, grid, strict=True) if g == best)
     validation["ease"] = {
         m.removeprefix("val_"): float(v) for m, v in chosen.items() if m.startswith("val_")
     }
-    return best, trials
-
-
-def _write_bundle(
-    out_dir: Path, arrays: RecArrays, manifest: Manifest, ranker_text: str | None
-) -> None:
-    check_bundle_target(out_dir)
-    with staged_dir(out_dir) as tmp:
-        save_arrays(tmp, arrays)
-        if ranker_text is not None:
-            (tmp / RANKER_FILE).write_text(ranker_text)
-        write_manifest(tmp, manifest)
-
-
-def log_to_mlflow(result: TrainResult, work_dir: Path) -> None:
-    """Log params, validation metrics, the search and a comparison plot to the active run."""
-    import mlflow
-
-    mlflow.log_params({f"als_{k}": v for k, v in result.als.as_dict().items()})
-    mlflow.log_params(
-        {
-            "champion": result.champion,
-            "n_users": result.n_users,
-            "n_items": result.n_items,
-            "n_interactions": result.n_interactions,
-        }
-    )
-    mlflow.log_metrics(result.flat_metrics())
-    for step, trial in enumerate(result.trials):
-        mlflow.log_metrics(
-            {f"search_{k}": float(v) for k, v in trial.items() if k.startswith("val_")}, step=step
-        )
-    if result.ease is not None:
-        mlflow.log_params({f"ease_{k}": v for k, v in result.ease.as_dict().items()})
-    for step, trial in enumerate(result.ease_trials):
-        mlflow.log_metric("search_ease_ndcg", float(trial["val_ndcg"]), step=step)
-    for name, trials in (("als_search", result.trials), ("ease_search", result.ease_trials)):
-        search = work_dir / f"{name}.json"
-        search.write_text(json.dumps(trials, indent=2))
-        mlflow.log_artifact(str(search))
-    mlflow.log_artifact(str(plot_comparison(result.validation, work_dir / "validation.png")))
+    return best, trials, model

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,38 @@ def neighbours(params: ALSParams) -> list[ALSParams]:
     ]
 
 
+@dataclass
+class Budget:
+    """Seconds for a search: no trial starts that would end past them at the mean cost so far.
+
+    The first trial always runs. `clock` is injectable so tests count trials, not seconds.
+    """
+
+    seconds: float | None
+    clock: Callable[[], float] = time.monotonic
+    done: int = 0
+    started: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.started = self.clock()
+
+    def allows_another(self) -> bool:
+        """True while the next trial, costing the mean so far, still ends within budget."""
+        if self.seconds is None or self.done == 0:
+            return True
+        elapsed = self.clock() - self.started
+        return elapsed * (self.done + 1) / self.done <= self.seconds
+
+
+@dataclass
+class Search:
+    """Outcome of an ALS search: the best params, every trial, and the best trial's factors."""
+
+    best: ALSParams
+    trials: list[Trial]
+    factors: tuple[np.ndarray, np.ndarray]  # fitted on the fit split: the ranker reuses them
+
+
 def search_als(
     fit_weights: sp.csr_matrix,
     val_truth: sp.csr_matrix,
@@ -62,35 +95,39 @@ def search_als(
     num_threads: int = 1,
     exclude: sp.csr_matrix | None = None,
     progress: Progress | None = None,
-) -> tuple[ALSParams, list[Trial]]:
+    budget: Budget | None = None,
+) -> Search:
     """Random search (two thirds of the budget), then local moves around the best trial.
 
     The local phase walks to a better neighbour (see `neighbours`) while one exists and the
     budget lasts, so a good region at the edge of the random grid is still found. `exclude`:
-    see `tune_als`.
+    see `tune_als`. `budget` may end the search before `n_trials`.
     """
-    tried = default_grid(max(1, n_trials - n_trials // 3))
+    budget = budget or Budget(None)
 
     def report(done: int, _total: int) -> None:
         if progress is not None:
             progress(min(done + offset, n_trials), n_trials)
 
     offset = 0
-    best, trials = tune_als(
+    grid = default_grid(max(1, n_trials - n_trials // 3))
+    result = tune_als(
         fit_weights,
         val_truth,
-        tried,
+        grid,
         k=k,
         num_threads=num_threads,
         exclude=exclude,
         progress=report,
+        budget=budget,
     )
-    while len(tried) < n_trials:
-        fresh = [p for p in neighbours(best) if p not in tried][: n_trials - len(tried)]
+    tried = grid[: len(result.trials)]
+    while len(tried) < n_trials and budget.allows_another():
+        fresh = [p for p in neighbours(result.best) if p not in tried][: n_trials - len(tried)]
         if not fresh:
             break
         offset = len(tried)
-        local, more = tune_als(
+        local = tune_als(
             fit_weights,
             val_truth,
             fresh,
@@ -98,21 +135,31 @@ def search_als(
             num_threads=num_threads,
             exclude=exclude,
             progress=report,
+            budget=budget,
         )
-        tried, trials = tried + fresh, trials + more
-        if max(float(t["val_ndcg"]) for t in more) <= max(
-            float(t["val_ndcg"]) for t in trials[: -len(more)]
-        ):
+        tried += fresh[: len(local.trials)]
+        if _ndcg(local.trials) <= _ndcg(result.trials):
+            result.trials += local.trials
             break  # a local optimum: no neighbour is better
-        best = local
+        result = Search(local.best, result.trials + local.trials, local.factors)
+    if len(result.trials) < n_trials:
+        logger.info(
+            "ALS search: %d of %d trials run (time budget or a local optimum)",
+            len(result.trials),
+            n_trials,
+        )
     if progress is not None:
         progress(n_trials, n_trials)
-    return best, trials
+    return result
+
+
+def _ndcg(trials: list[Trial]) -> float:
+    return max(float(t["val_ndcg"]) for t in trials)
 
 
 def popularity_scores(weights: sp.csr_matrix) -> Callable[[np.ndarray], np.ndarray]:
     """Scorer ranking items by the number of distinct customers in `weights`."""
-    pop = np.asarray((weights > 0).sum(axis=0), dtype=np.float64).ravel()
+    pop = np.asarray((weights > 0).sum(axis=0), dtype=np.float32).ravel()
     return lambda users: np.tile(pop, (len(users), 1))
 
 
@@ -133,28 +180,36 @@ def tune_als(
     num_threads: int = 1,
     exclude: sp.csr_matrix | None = None,
     progress: Progress | None = None,
-) -> tuple[ALSParams, list[Trial]]:
+    budget: Budget | None = None,
+) -> Search:
     """Fit each candidate on the fit split and score it on validation; return the best.
 
     The validation split lies after each customer's fit events, so the choice never sees the
     test period. `exclude`: the items masked out of each customer's list (default: every fit
-    item; training passes the serving rule, purchased items only).
+    item; training passes the serving rule, purchased items only). Only the best trial's
+    factors are kept (one users x factors matrix, whatever the number of trials).
     """
     exclude = fit_weights if exclude is None else exclude
+    budget = budget or Budget(None)
     trials: list[Trial] = []
-    best, best_value = grid[0], -np.inf
+    best, best_value, best_factors = grid[0], -np.inf, None
     for n, params in enumerate(grid):
+        if n > 0 and not budget.allows_another():  # the caller gates the first trial
+            logger.info("ALS search stopped by its time budget after %d trials", budget.done)
+            break
         factors = fit_als(fit_weights, params, num_threads=num_threads)
         scores = evaluate_scores(als_scores(*factors), exclude, val_truth, k)
+        budget.done += 1
         trials.append({**params.as_dict(), **{f"val_{m}": v for m, v in scores.items()}})
         logger.info(
             "trial %d/%d %s -> %s@%d=%.4f", n + 1, len(grid), params, metric, k, scores[metric]
         )
         if scores[metric] > best_value:
-            best, best_value = params, scores[metric]
+            best, best_value, best_factors = params, scores[metric], factors
         if progress is not None:
             progress(n + 1, len(grid))
-    return best, trials
+    assert best_factors is not None  # the first trial always runs
+    return Search(best, trials, best_factors)
 
 
 def tune_ease(
@@ -165,11 +220,15 @@ def tune_ease(
     k: int = 10,
     num_threads: int = 1,
     exclude: sp.csr_matrix | None = None,
-) -> tuple[EASEParams, list[Trial]]:
-    """Pick the EASE L2 strength by NDCG@k on the validation split (like `tune_als`)."""
+) -> tuple[EASEParams, list[Trial], tuple[np.ndarray, np.ndarray]]:
+    """Pick the EASE L2 strength by NDCG@k on the validation split (like `tune_als`).
+
+    Returns the best params, every trial and the best fit-split model (items, B), for reuse.
+    """
     exclude = fit_weights if exclude is None else exclude
     trials: list[Trial] = []
     best, best_value = grid[0], -np.inf
+    best_model = np.zeros(0, np.int32), np.zeros((0, 0), np.float32)
     for params in grid:
         items, b = fit_ease(fit_weights, params, num_threads=num_threads)
         scorer = functools.partial(ease_scores, fit_weights, items, b)
@@ -179,5 +238,5 @@ def tune_ease(
             "EASE lam=%s on %d items -> ndcg@%d=%.4f", params.lam, len(items), k, scores["ndcg"]
         )
         if scores["ndcg"] > best_value:
-            best, best_value = params, scores["ndcg"]
-    return best, trials
+            best, best_value, best_model = params, scores["ndcg"], (items, b)
+    return best, trials, best_model
