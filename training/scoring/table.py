@@ -88,7 +88,7 @@ def _feature_spec(col: pd.Series, name: str) -> FeatureSpec | None:
         flag = bool(values.mode().iloc[0]) if len(values) else None
         return FeatureSpec(name, BOOL, example=flag)
     if pd.api.types.is_numeric_dtype(col):
-        median = float(values.astype(float).median()) if len(values) else None
+        median = round(float(values.astype(float).median()), 4) if len(values) else None
         return FeatureSpec(name, NUMERIC, example=median)
     if isinstance(col.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(col):
         counts = values.astype("string").value_counts()
