@@ -24,8 +24,10 @@ def churn_scores(
 ) -> tuple[list[ChurnScore], list[str]]:
     """Score cached customers in one round trip; returns (scores, ids not in the cache)."""
     records = store.read_customers(list(dict.fromkeys(customer_ids)))
-    known = [r for r in records if r.materialized]
-    missing = [r.customer_id for r in records if not r.materialized]
+    # Customers cached with recommender state only (from an interactions file) have no churn
+    # features: not found, rather than a score from all-unknown features.
+    known = [r for r in records if r.features]
+    missing = [r.customer_id for r in records if not r.features]
     if not known:
         return [], missing
     as_of = store.read_meta().get("as_of")
