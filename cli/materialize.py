@@ -8,6 +8,7 @@ version, made current only when complete.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -118,6 +119,9 @@ def _own(
     churn: TabularScorer | None = models.get("churn")
     feats, as_of = _table_features(table, id_col, churn) if table else (None, None)
     ids = _interaction_customers(interactions) if interactions else []
+    rec = models.get("recommender")
+    if as_of is None and rec is not None and rec.as_of_ts is not None:
+        as_of = datetime.fromtimestamp(rec.as_of_ts, UTC).isoformat()
     settings = get_settings()
     with open_store(settings, settings.state_dir) as store, progress_bar("materializing") as update:
         report = materialize_own(

@@ -114,7 +114,7 @@ def materialize_own(
 
     def write(version: str) -> tuple[int, int, dict[str, Any]]:
         written = store.write_customers(version, feature_rows(table, recommender, None, progress))
-        written += store.write_customers(version, feature_rows(extra, recommender, None, None))
+        written += store.write_customers(version, feature_rows(extra, recommender, None, progress))
         ranked = _write_ranking(store, version, table, churn, source)
         feature_set = [str(c) for c in table.columns]
         return written, ranked, version_meta(as_of, written, ranked, model_versions, feature_set)

