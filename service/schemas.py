@@ -17,7 +17,11 @@ class Readiness(BaseModel):
     cache_version: str | None = Field(description="The materialization being served.")
     as_of: str | None = Field(description="The data cut-off of that materialization.")
     models: dict[str, str | None] = Field(description="Loaded champion version per model role.")
-    errors: dict[str, str] = Field(default_factory=dict)
+    errors: dict[str, str] = Field(
+        default_factory=dict,
+        description="Why a role is not ready: not loaded, or (churn) a champion whose features "
+        "the current cache version does not hold.",
+    )
 
 
 class RecommendedItem(BaseModel):

@@ -38,7 +38,10 @@ def at_risk(
     settings: SettingsDep,
     limit: Annotated[int, Query(ge=1, le=10000)] = 50,
 ) -> AtRisk:
-    """Customers by churn risk, highest first, with reasons (for retention campaigns)."""
+    """Customers by churn risk, highest first, with reasons (for retention campaigns).
+
+    The ranking is written by `valuechain materialize`: active customers of the built-in world,
+    or every row of a table materialized with `--table`."""
     if limit > settings.max_batch:
         raise BadRequest(f"limit must be at most {settings.max_batch}")
     ids = [cid for cid, _ in store.top_ranking("churn", limit)]
