@@ -63,7 +63,19 @@ def _lead_body(schema: dict[str, Any], models: ModelSet | None, max_batch: int) 
             + f"\n\nServed model: {lead.name} version {lead.version}. "
             + f"Grades: {lead.model.tier_rule.rule()}."
         )
-    components[BATCH] = {
+    components[BATCH] = _batch_schema(max_batch)
+    body = operation["requestBody"]["content"]["application/json"]
+    body["schema"] = {
+        "anyOf": [
+            {"$ref": f"#/components/schemas/{FIELDS}"},
+            {"$ref": f"#/components/schemas/{BATCH}"},
+        ],
+        "description": body.get("schema", {}).get("description", ""),
+    }
+
+
+def _batch_schema(max_batch: int) -> dict[str, Any]:
+    return {
         "title": BATCH,
         "type": "object",
         "properties": {
@@ -76,12 +88,4 @@ def _lead_body(schema: dict[str, Any], models: ModelSet | None, max_batch: int) 
         },
         "required": ["leads"],
         "additionalProperties": False,
-    }
-    body = operation["requestBody"]["content"]["application/json"]
-    body["schema"] = {
-        "anyOf": [
-            {"$ref": f"#/components/schemas/{FIELDS}"},
-            {"$ref": f"#/components/schemas/{BATCH}"},
-        ],
-        "description": body.get("schema", {}).get("description", ""),
     }
