@@ -9,6 +9,7 @@ import os
 # Each module attaches its commands to the apps in `cli.app` when imported.
 _COMMAND_MODULES = (
     "cli.ops",
+    "cli.materialize",
     "cli.world",
     "cli.recommender",
     "cli.scoring",

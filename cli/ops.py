@@ -1,71 +1,16 @@
-"""Operating commands: materialize the cache, serve the API, manage registered models."""
+"""Operating commands: serve the API, manage registered models (materialize: cli.materialize)."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from cli.app import app, models_app
-from cli.common import champion, console, fail, parse_as_of, progress_bar
-from features.load import DataError, load_world, read_frame
+from cli.common import console, fail
 from features.settings import get_settings
-from models.champions import CHURN, RECOMMENDER
 from training import registry
-
-DataOpt = Annotated[
-    Path,
-    typer.Option(
-        "--data", help="Directory with customers, interactions, items, tickets (.parquet or .csv)."
-    ),
-]
-
-
-@app.command()
-def materialize(
-    data: DataOpt,
-    as_of: Annotated[
-        str | None, typer.Option(help="Feature cut-off (default: last event).")
-    ] = None,
-    value: Annotated[Path | None, typer.Option(help="Value table from `valuechain value`.")] = None,
-    without_models: Annotated[
-        bool,
-        typer.Option(
-            "--without-models",
-            help="Write features only, when no recommender/churn champion "
-            "exists yet (no recommender state, no at-risk ranking).",
-        ),
-    ] = False,
-) -> None:
-    """Write customer features, recommender state and churn ranking to Redis (a new version)."""
-    from features.connect import open_store
-    from features.materialize import materialize as run
-
-    settings = get_settings()
-    cutoff = parse_as_of(as_of)
-    try:
-        tables = load_world(data)
-        value_table = _value_table(value) if value else None
-    except DataError as exc:
-        raise fail(str(exc)) from exc
-    models, versions = ({}, {}) if without_models else _champions()
-    with open_store(settings, settings.state_dir) as store, progress_bar("materializing") as update:
-        report = run(
-            store,
-            tables,
-            cutoff,
-            recommender=models.get("recommender"),
-            churn=models.get("churn"),
-            value_table=value_table,
-            model_versions=versions,
-            progress=update,
-        )
-    console.print(
-        f"materialized {report.customers:,} customers as of {report.as_of} "
-        f"(cache version {report.version}; models {versions})"
-    )
 
 
 @app.command()
@@ -143,30 +88,6 @@ def rollback(name: Annotated[str, typer.Argument(help="Registered model name.")]
     typer.echo(f"{name}@champion -> version {version}")
 
 
-def _value_table(path: Path) -> Any:
-    frame = read_frame(path)
-    if "customer_id" not in frame.columns:
-        raise DataError(path, "missing required column", column="customer_id")
-    if "tags" in frame.columns and frame["tags"].dtype != object:
-        # CSV value tables join the tag list with "|".
-        frame["tags"] = (
-            frame["tags"]
-            .fillna("")
-            .astype(str)
-            .str.split("|")
-            .map(lambda tags: [t for t in tags if t])
-        )
-    return frame.set_index(frame["customer_id"].astype(str)).drop(columns=["customer_id"])
-
-
-def _champions() -> tuple[dict[str, Any], dict[str, str | None]]:
-    recommender, churn = champion(RECOMMENDER), champion(CHURN)
-    return (
-        {"recommender": recommender.model, "churn": churn.model},
-        {"recommender": recommender.version, "churn": churn.version},
-    )
-
-
 def _print_examples(url: str, host: str, port: int) -> None:
     """Print curl commands with ids that exist in the cache."""
     from features.redis_store import RedisOnlineStore
@@ -188,6 +109,7 @@ def _print_examples(url: str, host: str, port: int) -> None:
         f"curl -s '{base}/v1/customers/{customer}/recommendations?k=5'",
         f"curl -s {base}/v1/customers/{customer}/churn",
         f"curl -s '{base}/v1/customers/at-risk?limit=5'",
+        f"curl -s {base}/v1/models/lead   # the lead model's fields and an example body",
         f"curl -s -X POST {base}/v1/leads/score -H 'content-type: application/json' -d '{lead}'",
         f"open {base}/docs",
     ]

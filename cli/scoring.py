@@ -25,6 +25,7 @@ from features.load import DataError
 from features.settings import get_settings
 from models.bundle import BundleError, hash_files
 from training.registry import RegistryError, training_run
+from training.scoring import calibrate
 from training.scoring.table import TableError, read_table, require_columns
 from training.scoring.train import TrainConfig, train_scorer
 
@@ -55,6 +56,10 @@ NOREG_HELP = "Log to MLflow but do not register the model (no champion change)."
 BUNDLE_OUT_HELP = "Also copy the trained bundle to this directory."
 TEXT_HELP = 'JSON file of reason templates, e.g. {"recency_days": "idle {value:.0f} days"}.'
 TRIALS_HELP = "Number of LightGBM configurations searched on the validation slice."
+BANDS_HELP = (
+    "Tier thresholds on the calibrated probability, descending, comma-separated: churn "
+    "high,medium (default 0.66,0.33); lead A,B,C (default: the top 10%/30%/60% of held-out leads)."
+)
 
 
 def _load_training(
@@ -119,6 +124,7 @@ def _train(kind: str, options: dict[str, Any]) -> None:
         if options["feature_text"] is not None:
             config.feature_text.update(json.loads(Path(options["feature_text"]).read_text()))
         config.n_trials = options["trials"]
+        config.tier_bands = _bands(kind, options["tier_thresholds"])
         settings = get_settings()
         with tempfile.TemporaryDirectory() as tmp, training_run(settings, f"train-{kind}") as run:
             with status(f"training {kind} scorer on {len(df)} rows ..."):
@@ -132,6 +138,18 @@ def _train(kind: str, options: dict[str, Any]) -> None:
     except _ERRORS as exc:
         raise fail(str(exc)) from exc
     _print_summary(kind, result.metrics, result.params, run.info.run_id, version)
+
+
+def _bands(kind: str, text: str | None) -> tuple[float, ...] | None:
+    """--tier-thresholds as floats, checked before training starts."""
+    if text is None:
+        return None
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError as exc:
+        raise ValueError(f"--tier-thresholds {text!r}: comma-separated probabilities") from exc
+    names = calibrate.CHURN_TIERS if kind == "churn" else calibrate.LEAD_TIERS
+    return tuple(calibrate.check_bands(names, values))
 
 
 def _copy_bundle(src: Path, dst: Path) -> None:
@@ -181,6 +199,7 @@ def _train_options(
     out_bundle: Path | None,
     feature_text: Path | None,
     trials: int,
+    tier_thresholds: str | None,
 ) -> dict[str, Any]:
     return dict(locals())
 
@@ -206,6 +225,7 @@ def train_churn(
     out_bundle: Path | None = typer.Option(None, "--out-bundle", help=BUNDLE_OUT_HELP),
     feature_text: Path | None = typer.Option(None, "--feature-text", help=TEXT_HELP),
     trials: int = typer.Option(8, "--trials", min=1, max=64, help=TRIALS_HELP),
+    tier_thresholds: str | None = typer.Option(None, "--tier-thresholds", help=BANDS_HELP),
 ) -> None:
     """Train the churn scorer (probability, 0-100 score, high/medium/low risk, reasons)."""
     options = _train_options(
@@ -220,6 +240,7 @@ def train_churn(
         out_bundle,
         feature_text,
         trials,
+        tier_thresholds,
     )
     _train("churn", {**options, "definition": definition.value})
 
@@ -239,6 +260,7 @@ def train_lead(
     out_bundle: Path | None = typer.Option(None, "--out-bundle", help=BUNDLE_OUT_HELP),
     feature_text: Path | None = typer.Option(None, "--feature-text", help=TEXT_HELP),
     trials: int = typer.Option(8, "--trials", min=1, max=64, help=TRIALS_HELP),
+    tier_thresholds: str | None = typer.Option(None, "--tier-thresholds", help=BANDS_HELP),
 ) -> None:
     """Train the lead scorer (probability, 0-100 score, grade A-D, reasons)."""
     _train(
@@ -255,5 +277,6 @@ def train_lead(
             out_bundle,
             feature_text,
             trials,
+            tier_thresholds,
         ),
     )

@@ -68,26 +68,82 @@ def materialize(
     feats = customer.customer_features(
         tables["customers"], interactions, tables.get("tickets"), tables.get("items"), as_of
     )
-    version = store.begin_version()
-    try:
-        written = store.write_customers(version, _rows(feats, recommender, value_table, progress))
+    check_churn_features(churn, list(feats.columns), "the built-in world's customer features")
+
+    def write(version: str) -> tuple[int, int, dict[str, Any]]:
+        written = store.write_customers(
+            version, feature_rows(feats, recommender, value_table, progress)
+        )
         ranked = _write_churn_ranking(store, version, feats, tables["customers"], churn, as_of)
-        meta = {
-            "as_of": as_of.isoformat(),
-            "customers": written,
-            "at_risk_ranked": ranked,
-            "materialized_at": datetime.now(UTC).isoformat(),
-            "models": model_versions or {},
-        }
+        meta = version_meta(as_of.isoformat(), written, ranked, model_versions, list(feats.columns))
         if value_table is not None:
             meta["segments"] = group_summary(value_table)
+        return written, ranked, meta
+
+    version, (written, ranked) = write_version(store, write)
+    logger.info("materialized %d customers as of %s into version %s", written, as_of, version)
+    return MaterializeReport(version, as_of.isoformat(), written, ranked, model_versions or {})
+
+
+class FeatureGap(ValueError):
+    """The churn champion needs features the data being materialized does not have."""
+
+
+def check_churn_features(churn: Any | None, columns: list[str], source: str) -> None:
+    """Refuse to cache features a churn champion cannot be served from (it would score every
+    customer on "unknown" features).
+
+    Raises:
+        FeatureGap: naming the champion's features that `source` lacks.
+    """
+    if churn is None:
+        return
+    have = set(columns)
+    missing = [f for f in churn.feature_names if f not in have]
+    if missing:
+        shown = ", ".join(missing[:10]) + (", ..." if len(missing) > 10 else "")
+        raise FeatureGap(
+            f"{source} lacks {len(missing)} of the churn champion's features ({shown}); "
+            "materialize the table it was trained on (`materialize --table FILE --id COL`), "
+            "or pass --without-models"
+        )
+
+
+def write_version(
+    store: OnlineStore, write: Callable[[str], tuple[int, int, dict[str, Any]]]
+) -> tuple[str, tuple[int, int]]:
+    """Run `write(version)` into a new version and commit it; abort it on any failure.
+
+    `write` returns (customers written, customers ranked, the version's metadata).
+    """
+    version = store.begin_version()
+    try:
+        written, ranked, meta = write(version)
         store.write_meta(version, meta)
     except BaseException:
         store.abort_version(version)
         raise
     store.commit_version(version)
-    logger.info("materialized %d customers as of %s into version %s", written, as_of, version)
-    return MaterializeReport(version, as_of.isoformat(), written, ranked, model_versions or {})
+    return version, (written, ranked)
+
+
+def version_meta(
+    as_of: str | None,
+    written: int,
+    ranked: int,
+    model_versions: dict[str, str | None] | None,
+    features: list[str],
+) -> dict[str, Any]:
+    """A version's metadata. `features` is the feature set every cached customer holds: the
+    service compares it with the churn champion's features before scoring from the cache."""
+    return {
+        "as_of": as_of,
+        "customers": written,
+        "at_risk_ranked": ranked,
+        "materialized_at": datetime.now(UTC).isoformat(),
+        "models": model_versions or {},
+        "features": [str(f) for f in features],
+    }
 
 
 def group_summary(value_table: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
@@ -110,12 +166,13 @@ def group_summary(value_table: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def _rows(
+def feature_rows(
     feats: pd.DataFrame,
     recommender: Any | None,
     value_table: pd.DataFrame | None,
     progress: Callable[[int, int], None] | None,
 ) -> Iterator[CustomerRecord]:
+    """Customer records of the rows of `feats` (indexed by customer id), chunk by chunk."""
     total = len(feats)
     # One hash lookup for all customers: reindexing per chunk rebuilt the index's hash table
     # each time (a third of materialize at 1M customers).

@@ -14,7 +14,7 @@ from service.schemas import (
     Segments,
     ValueSummary,
 )
-from service.scoring import TOP_REASONS
+from service.scoring import TOP_REASONS, cache_gap
 
 
 def customer_360(record: CustomerRecord, meta: dict[str, Any], models: ModelSet) -> Customer360:
@@ -22,7 +22,8 @@ def customer_360(record: CustomerRecord, meta: dict[str, Any], models: ModelSet)
     feats, value = record.features, record.value
     churn = models.churn
     churn_summary = None
-    if churn is not None:
+    # No churn summary from features the cache does not hold (all "unknown" would mislead).
+    if churn is not None and cache_gap(meta, churn) is None:
         scored = churn.model.score_records([feats], top_reasons=TOP_REASONS)[0]
         churn_summary = ChurnSummary(
             probability=scored.probability,

@@ -12,7 +12,8 @@ from models.champions import CHURN, LEAD, RECOMMENDER, LoadedModel, ModelSet, Ro
 from models.recommender.model import RecommenderModel
 from models.scoring.scorer import TabularScorer
 from service.config import ServiceSettings
-from service.errors import ModelUnavailable, StoreUnavailable
+from service.errors import CacheMismatch, ModelUnavailable, StoreUnavailable
+from service.scoring import cache_gap
 
 
 def get_settings(request: Request) -> ServiceSettings:
@@ -60,3 +61,14 @@ ModelsDep = Annotated[ModelSet, Depends(get_models)]
 RecommenderDep = Annotated[LoadedModel[RecommenderModel], Depends(_require(RECOMMENDER))]
 ChurnDep = Annotated[LoadedModel[TabularScorer], Depends(_require(CHURN))]
 LeadDep = Annotated[LoadedModel[TabularScorer], Depends(_require(LEAD))]
+
+
+def _served_churn(store: CachedStoreDep, churn: ChurnDep) -> LoadedModel[TabularScorer]:
+    """The churn champion, when the current cache holds its features (else 503, saying which)."""
+    gap = cache_gap(store.read_meta(), churn)
+    if gap is not None:
+        raise CacheMismatch(gap)
+    return churn
+
+
+ServedChurnDep = Annotated[LoadedModel[TabularScorer], Depends(_served_churn)]

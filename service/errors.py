@@ -7,6 +7,7 @@ problems (each naming its field) under `detail`.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import redis
 from fastapi import FastAPI, Request
@@ -23,9 +24,11 @@ class ServiceError(Exception):
     status = 500
     code = "internal_error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, detail: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # A list of problems, each naming its field, like FastAPI's own validation errors.
+        self.detail: str | list[dict[str, Any]] = detail if detail is not None else message
 
 
 class NotFound(ServiceError):
@@ -53,6 +56,13 @@ class StoreUnavailable(ServiceError):
     code = "store_unavailable"
 
 
+class CacheMismatch(ServiceError):
+    """The churn champion needs features the current cache version does not hold."""
+
+    status = 503
+    code = "cache_mismatch"
+
+
 def _body(status: int, detail: object, code: str) -> JSONResponse:
     return JSONResponse(
         status_code=status, content={"detail": jsonable_encoder(detail), "code": code}
@@ -61,7 +71,7 @@ def _body(status: int, detail: object, code: str) -> JSONResponse:
 
 async def _service_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
-    return _body(exc.status, exc.message, exc.code)
+    return _body(exc.status, exc.detail, exc.code)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:

@@ -17,7 +17,16 @@ from models.champions import ModelSet, load_models
 from service.config import ServiceSettings
 from service.errors import install_handlers
 from service.limits import BodySizeLimit
-from service.routes import customers, events, health, items, recommendations, scoring
+from service.openapi import install_openapi
+from service.routes import (
+    customers,
+    events,
+    health,
+    items,
+    model_fields,
+    recommendations,
+    scoring,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +69,10 @@ def create_app(
     app = FastAPI(title="valuechain", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, recommendations, items, events, scoring, customers):
+    for module in (health, recommendations, items, events, scoring, model_fields, customers):
         app.include_router(module.router)
+    # The lead body is the lead champion's own fields: documented per loaded version.
+    install_openapi(app, settings.max_batch)
     return app
 
 

@@ -17,7 +17,11 @@ class Readiness(BaseModel):
     cache_version: str | None = Field(description="The materialization being served.")
     as_of: str | None = Field(description="The data cut-off of that materialization.")
     models: dict[str, str | None] = Field(description="Loaded champion version per model role.")
-    errors: dict[str, str] = Field(default_factory=dict)
+    errors: dict[str, str] = Field(
+        default_factory=dict,
+        description="Why a role is not ready: not loaded, or (churn) a champion whose features "
+        "the current cache version does not hold.",
+    )
 
 
 class RecommendedItem(BaseModel):
@@ -44,11 +48,22 @@ class Reason(BaseModel):
     text: str
 
 
+RISK_TIER = (
+    "Band of the calibrated probability: by default high >= 0.66, medium >= 0.33, low below "
+    "(set at training with --tier-thresholds; GET /v1/models/churn shows the champion's)."
+)
+PERCENTILE = (
+    "Percent (0-100) of the scored population (the model's held-out rows) with a probability at "
+    "or below this one; null for models trained before percentiles were stored."
+)
+
+
 class ChurnScore(BaseModel):
     customer_id: str
-    probability: float = Field(ge=0, le=1)
-    score: int = Field(ge=0, le=100)
-    risk_tier: Literal["high", "medium", "low"]
+    probability: float = Field(ge=0, le=1, description="Calibrated churn probability.")
+    score: int = Field(ge=0, le=100, description="round(100 * probability).")
+    risk_tier: Literal["high", "medium", "low"] = Field(description=RISK_TIER)
+    percentile: float | None = Field(default=None, ge=0, le=100, description=PERCENTILE)
     reasons_up: list[Reason] = Field(description="What raises the churn risk most.")
     reasons_down: list[Reason] = Field(description="What lowers it most.")
     model_version: str
@@ -71,43 +86,60 @@ class AtRisk(BaseModel):
     model_version: str
 
 
-COUNT_MAX = 1_000_000
-
-
-class LeadIn(BaseModel):
-    """A lead's attributes; every field is optional, missing ones are reported back."""
-
-    model_config = ConfigDict(extra="forbid")
-    lead_id: str | None = Field(default=None, max_length=200)
-    source: str | None = Field(default=None, max_length=200)
-    industry: str | None = Field(default=None, max_length=200)
-    region: str | None = Field(default=None, max_length=200)
-    company_size: int | None = Field(default=None, ge=0, le=10_000_000)
-    email_opens: int | None = Field(default=None, ge=0, le=COUNT_MAX)
-    web_visits: int | None = Field(default=None, ge=0, le=COUNT_MAX)
-    content_downloads: int | None = Field(default=None, ge=0, le=COUNT_MAX)
-    meetings: int | None = Field(default=None, ge=0, le=COUNT_MAX)
-
-
-class LeadBatchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    leads: list[LeadIn] = Field(min_length=1)
+GRADE = (
+    "A-D from the calibrated probability: by default A = the top 10% of the model's held-out "
+    "leads, B the next 20%, C the next 30%, D the rest (`grade_rule` has the thresholds)."
+)
 
 
 class LeadScore(BaseModel):
     lead_id: str | None
-    probability: float = Field(ge=0, le=1)
-    score: int = Field(ge=0, le=100)
-    grade: Literal["A", "B", "C", "D"]
+    probability: float = Field(ge=0, le=1, description="Calibrated conversion probability.")
+    score: int = Field(ge=0, le=100, description="round(100 * probability).")
+    grade: Literal["A", "B", "C", "D"] = Field(description=GRADE)
+    percentile: float | None = Field(default=None, ge=0, le=100, description=PERCENTILE)
     reasons_up: list[Reason]
     reasons_down: list[Reason]
     missing: list[str] = Field(description="Fields the lead did not have; scored as unknown.")
+    unseen_categories: dict[str, str] = Field(
+        default_factory=dict,
+        description="Fields whose category training never saw (field -> value); scored as unknown.",
+    )
     model_version: str
 
 
 class LeadScores(BaseModel):
     results: list[LeadScore]
     model_version: str
+    grade_rule: str = Field(description="How this model's grades follow from the probability.")
+
+
+class ModelField(BaseModel):
+    name: str
+    type: Literal["number", "boolean", "string"] = Field(description="The JSON type it takes.")
+    kind: str = Field(description="numeric, bool or categorical, as trained.")
+    categories: list[str] = Field(description="Known categories (categoricals only).")
+    example: Any = Field(description="A typical training value.")
+
+
+class TierInfo(BaseModel):
+    names: list[str]
+    thresholds: list[float] = Field(description="probability >= threshold reaches the tier.")
+    basis: str
+    rule: str
+
+
+class ModelInfo(BaseModel):
+    """What the champion of a role takes and how it grades."""
+
+    role: Literal["churn", "lead"]
+    name: str
+    model_version: str
+    trained_at: str | None
+    id_field: str = Field(description="The field that carries the entity's id in requests.")
+    fields: list[ModelField] = Field(description="The training table's feature columns.")
+    tiers: TierInfo
+    example: dict[str, Any] = Field(description="A request body built from typical values.")
 
 
 class EventIn(BaseModel):
@@ -203,7 +235,7 @@ class ErrorBody(BaseModel):
     detail: str | list[dict[str, Any]]
     code: str = Field(
         description="not_found, invalid_request, payload_too_large, "
-        "model_unavailable, store_unavailable"
+        "model_unavailable, store_unavailable, cache_mismatch"
     )
 
 
@@ -211,6 +243,10 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "Unknown id"}
 }
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
-    503: {"model": ErrorBody, "description": "Model not loaded, cache empty or Redis down"},
+    503: {
+        "model": ErrorBody,
+        "description": "Model not loaded, cache empty, Redis down, or (churn) a champion whose "
+        "features the cache does not hold",
+    },
     422: {"model": ErrorBody, "description": "Invalid request; detail names each field"},
 }

@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from features.lead import lead_record_features
 from features.store import OnlineStore
 from models.champions import LoadedModel
-from models.scoring.scorer import TabularScorer
-from service.schemas import ChurnScore, LeadIn, LeadScore, Reason
+from models.scoring.fields import check_record
+from models.scoring.scorer import Scored, TabularScorer
+from service.errors import BadRequest
+from service.schemas import ChurnScore, LeadScore, LeadScores, Reason
 
 # Reasons each way per score: enough that correlated signals (recency, orders, visits) don't
 # crowd out a second cause such as open tickets.
 TOP_REASONS = 5
+LEAD_ID = "lead_id"
+BATCH_KEY = "leads"
 
 
 def churn_scores(
@@ -21,8 +24,10 @@ def churn_scores(
 ) -> tuple[list[ChurnScore], list[str]]:
     """Score cached customers in one round trip; returns (scores, ids not in the cache)."""
     records = store.read_customers(list(dict.fromkeys(customer_ids)))
-    known = [r for r in records if r.materialized]
-    missing = [r.customer_id for r in records if not r.materialized]
+    # Customers cached with recommender state only (from an interactions file) have no churn
+    # features: not found, rather than a score from all-unknown features.
+    known = [r for r in records if r.features]
+    missing = [r.customer_id for r in records if not r.features]
     if not known:
         return [], missing
     as_of = store.read_meta().get("as_of")
@@ -33,6 +38,7 @@ def churn_scores(
             probability=s.probability,
             score=s.score,
             risk_tier=s.tier,
+            percentile=s.percentile,
             reasons_up=_reasons(s.reasons_up),
             reasons_down=_reasons(s.reasons_down),
             model_version=churn.version,
@@ -43,23 +49,93 @@ def churn_scores(
     return results, missing
 
 
-def lead_scores(lead: LoadedModel[TabularScorer], leads: Sequence[LeadIn]) -> list[LeadScore]:
-    """Score inline leads; absent attributes are scored as unknown and listed in `missing`."""
-    records = [lead_record_features(item.model_dump(exclude={"lead_id"})) for item in leads]
-    scored = lead.model.score_records(records, top_reasons=TOP_REASONS)
-    return [
-        LeadScore(
-            lead_id=item.lead_id,
-            probability=s.probability,
-            score=s.score,
-            grade=s.tier,
-            reasons_up=_reasons(s.reasons_up),
-            reasons_down=_reasons(s.reasons_down),
-            missing=list(s.missing),
-            model_version=lead.version,
-        )
-        for item, s in zip(leads, scored, strict=True)
+def cache_gap(meta: dict[str, Any], churn: LoadedModel[TabularScorer]) -> str | None:
+    """Why the current cache cannot serve `churn` (features it does not hold), or None.
+
+    Scoring a customer whose cached features are not the model's would answer every feature
+    "unknown": a confident-looking score from nothing. Cache versions written before feature
+    sets were recorded (no `features` in their meta) are taken as they are.
+    """
+    held = meta.get("features")
+    if held is None:
+        return None
+    missing = [f for f in churn.model.feature_names if f not in set(held)]
+    if not missing:
+        return None
+    shown = ", ".join(missing[:8]) + (", ..." if len(missing) > 8 else "")
+    return (
+        f"the churn champion ({churn.name} version {churn.version}) needs {len(missing)} "
+        f"feature(s) the feature cache does not hold ({shown}); materialize the data it was "
+        "trained on, e.g. `valuechain materialize --table FILE --id COLUMN`"
+    )
+
+
+def lead_records(body: dict[str, Any], max_batch: int) -> tuple[list[Any], bool]:
+    """The inline leads of a body - one flat lead or `{"leads": [...]}` - and whether a batch."""
+    if set(body) == {BATCH_KEY} and isinstance(body[BATCH_KEY], list):
+        leads: list[Any] = body[BATCH_KEY]
+        if not leads:
+            raise BadRequest("`leads` must hold at least one lead")
+        if len(leads) > max_batch:
+            raise BadRequest(f"at most {max_batch} leads per request, got {len(leads)}")
+        return leads, True
+    return [body], False
+
+
+def lead_scores(
+    lead: LoadedModel[TabularScorer], body: dict[str, Any], max_batch: int
+) -> LeadScores:
+    """Validate inline leads against the champion's fields and score them (422 names each field)."""
+    leads, batch = lead_records(body, max_batch)
+    scorer = lead.model
+    id_fields = (
+        (LEAD_ID, scorer.id_col) if scorer.id_col and scorer.id_col != LEAD_ID else (LEAD_ID,)
+    )
+    problems = [
+        p
+        for i, record in enumerate(leads)
+        for p in check_record(record, scorer.specs, id_fields, i if batch else None)
     ]
+    if problems:
+        detail = [p.as_error(BATCH_KEY) for p in problems]
+        raise BadRequest(f"{len(problems)} invalid field(s)", detail)
+    scored = scorer.score_records(leads, top_reasons=TOP_REASONS)
+    results = [
+        _lead_score(_lead_id(record, id_fields), s, lead.version)
+        for record, s in zip(leads, scored, strict=True)
+    ]
+    return LeadScores(
+        results=results, model_version=lead.version, grade_rule=scorer.tier_rule.rule()
+    )
+
+
+def lead_id_fields(scorer: TabularScorer) -> tuple[str, ...]:
+    """Fields that carry a lead's id: `lead_id`, and the training table's id column if other."""
+    if scorer.id_col and scorer.id_col != LEAD_ID:
+        return (LEAD_ID, scorer.id_col)
+    return (LEAD_ID,)
+
+
+def _lead_score(lead_id: str | None, s: Scored, version: str) -> LeadScore:
+    return LeadScore(
+        lead_id=lead_id,
+        probability=s.probability,
+        score=s.score,
+        grade=s.tier,
+        percentile=s.percentile,
+        reasons_up=_reasons(s.reasons_up),
+        reasons_down=_reasons(s.reasons_down),
+        missing=list(s.missing),
+        unseen_categories=dict(s.unseen),
+        model_version=version,
+    )
+
+
+def _lead_id(record: dict[str, Any], id_fields: tuple[str, ...]) -> str | None:
+    for name in id_fields:
+        if record.get(name) is not None:
+            return str(record[name])
+    return None
 
 
 def _reasons(reasons: Sequence[Any]) -> list[Reason]:

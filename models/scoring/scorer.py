@@ -19,7 +19,14 @@ import pandas as pd
 from models.bundle import BundleError, Manifest, read_manifest
 from models.scoring.reasons import CATEGORICAL, NUMERIC, Reason
 from models.scoring.reasons import top_reasons as explain
-from models.scoring.specs import FeatureSpec, encode_frame, encode_records, specs_from_details
+from models.scoring.specs import (
+    FeatureSpec,
+    encode_frame,
+    encode_records,
+    specs_from_details,
+    unseen_categories,
+)
+from models.scoring.tiers import Population, Tiers
 
 if TYPE_CHECKING:
     import lightgbm as lgb
@@ -40,6 +47,8 @@ class Scored:
     reasons_up: list[Reason]
     reasons_down: list[Reason]
     missing: list[str] = field(default_factory=list)
+    percentile: float | None = None  # among the held-out population; None for older bundles
+    unseen: dict[str, str] = field(default_factory=dict)  # categorical field -> unseen value
 
 
 class Calibrator:
@@ -103,8 +112,11 @@ class TabularScorer:
         self.feature_names = [s.name for s in self.specs]
         self.id_col: str | None = details.get("id_col")
         self.feature_text: dict[str, str] = dict(details.get("feature_text", {}))
-        self.tier_names: list[str] = list(details["tiers"]["names"])
-        self.thresholds = np.asarray(details["tiers"]["thresholds"], dtype=float)
+        self.tier_rule = Tiers(details["tiers"])
+        self.tier_names = self.tier_rule.names
+        self.thresholds = self.tier_rule.thresholds
+        self.population = Population(details.get("population"))
+        self.target = "churn risk" if self.kind == "churn" else "conversion chance"
         self.weight = float(details["model"]["weight"])
         self.booster: lgb.Booster | None = None
         self.linear: LinearPart | None = None
@@ -154,9 +166,11 @@ class TabularScorer:
 
     def tiers(self, probability: np.ndarray) -> list[str]:
         """Tier names: the first whose threshold the probability reaches, else the last."""
-        # side="left": a probability equal to a threshold reaches that tier (thresholds are >=).
-        idx = np.searchsorted(-self.thresholds, -probability, side="left")
-        return [self.tier_names[i] for i in idx]
+        return self.tier_rule.assign(probability)
+
+    def percentiles(self, probability: np.ndarray) -> np.ndarray:
+        """Percent (0-100) of the held-out population at or below each probability."""
+        return self.population.percentiles(probability)
 
     def score_frame(self, df: pd.DataFrame) -> pd.DataFrame:
         """Batch scores: [id column if the bundle has one,] probability, score, tier."""
@@ -175,13 +189,19 @@ class TabularScorer:
             return []
         contrib = self.contributions(x)
         prob = self.calibrator(contrib.sum(axis=1))
-        tiers = self.tiers(prob)
+        tiers, pct = self.tiers(prob), self.percentiles(prob)
         kinds = [s.kind for s in self.specs]
         results = []
         for i, record in enumerate(records):
             values = [record.get(name) for name in self.feature_names]
             up, down = explain(
-                contrib[i, :-1], values, self.feature_names, kinds, self.feature_text, top_reasons
+                contrib[i, :-1],
+                values,
+                self.feature_names,
+                kinds,
+                self.feature_text,
+                top_reasons,
+                self.target,
             )
             results.append(
                 Scored(
@@ -191,6 +211,8 @@ class TabularScorer:
                     up,
                     down,
                     missing[i],
+                    None if np.isnan(pct[i]) else float(pct[i]),
+                    unseen_categories(record, self.specs),
                 )
             )
         return results

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -23,18 +24,34 @@ class FeatureSpec:
     name: str
     kind: str
     categories: tuple[str, ...] = ()
+    example: Any = None  # a typical training value (median / most frequent); None: older bundle
 
     def codes(self) -> dict[str, float]:
         """Category -> code; unseen categories are absent and encode as missing (NaN)."""
         return {c: float(i) for i, c in enumerate(self.categories)}
 
+    @cached_property
+    def known(self) -> frozenset[str]:
+        """The categories seen in training (empty for other kinds)."""
+        return frozenset(self.categories)
+
 
 def specs_from_details(details: dict[str, Any]) -> list[FeatureSpec]:
     """Feature specs as stored in a manifest's details."""
     return [
-        FeatureSpec(f["name"], f["kind"], tuple(f.get("categories", ())))
+        FeatureSpec(f["name"], f["kind"], tuple(f.get("categories", ())), f.get("example"))
         for f in details["features"]
     ]
+
+
+def unseen_categories(record: dict[str, Any], specs: list[FeatureSpec]) -> dict[str, str]:
+    """Categorical fields whose value training never saw (scored as unknown), with the value."""
+    out = {}
+    for spec in specs:
+        value = record.get(spec.name)
+        if spec.kind == CATEGORICAL and not is_missing(value) and str(value) not in spec.known:
+            out[spec.name] = str(value)
+    return out
 
 
 def encode_frame(df: pd.DataFrame, specs: list[FeatureSpec]) -> np.ndarray:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Body, Path, Query
 
-from service.deps import CachedStoreDep, ChurnDep, LeadDep, SettingsDep
+from service.deps import CachedStoreDep, LeadDep, ServedChurnDep, SettingsDep
 from service.errors import BadRequest, NotFound
 from service.schemas import (
     NOT_FOUND,
@@ -15,11 +15,18 @@ from service.schemas import (
     ChurnBatch,
     ChurnBatchRequest,
     ChurnScore,
-    LeadBatchIn,
-    LeadIn,
     LeadScores,
 )
 from service.scoring import churn_scores, lead_scores
+
+LEAD_BODY = (
+    "One lead as a flat object of the lead model's fields, named as in its training table, plus "
+    'an optional `lead_id` (or the table\'s id column); or `{"leads": [...]}` of up to MAX_BATCH '
+    "of them. The fields of the current champion, their JSON types and known categories are in "
+    "the schema below and at GET /v1/models/lead. Absent or null fields are scored as unknown "
+    "(listed in `missing`), unseen categories too (listed in `unseen_categories`); an unknown "
+    "field or a value of the wrong type (e.g. a boolean for a number) is a 422 naming it."
+)
 
 router = APIRouter(prefix="/v1", tags=["scores"], responses=UNAVAILABLE)
 
@@ -27,11 +34,14 @@ router = APIRouter(prefix="/v1", tags=["scores"], responses=UNAVAILABLE)
 @router.get("/customers/at-risk", response_model=AtRisk)
 def at_risk(
     store: CachedStoreDep,
-    churn: ChurnDep,
+    churn: ServedChurnDep,
     settings: SettingsDep,
     limit: Annotated[int, Query(ge=1, le=10000)] = 50,
 ) -> AtRisk:
-    """Customers by churn risk, highest first, with reasons (for retention campaigns)."""
+    """Customers by churn risk, highest first, with reasons (for retention campaigns).
+
+    The ranking is written by `valuechain materialize`: active customers of the built-in world,
+    or every row of a table materialized with `--table`."""
     if limit > settings.max_batch:
         raise BadRequest(f"limit must be at most {settings.max_batch}")
     ids = [cid for cid, _ in store.top_ranking("churn", limit)]
@@ -44,7 +54,7 @@ def at_risk(
 def churn_one(
     customer_id: Annotated[str, Path(min_length=1, max_length=200)],
     store: CachedStoreDep,
-    churn: ChurnDep,
+    churn: ServedChurnDep,
 ) -> ChurnScore:
     """Churn probability, risk tier and the reasons behind it for one customer."""
     found, missing = churn_scores(store, churn, [customer_id])
@@ -55,7 +65,7 @@ def churn_one(
 
 @router.post("/churn/score", response_model=ChurnBatch)
 def churn_batch(
-    body: ChurnBatchRequest, store: CachedStoreDep, churn: ChurnDep, settings: SettingsDep
+    body: ChurnBatchRequest, store: CachedStoreDep, churn: ServedChurnDep, settings: SettingsDep
 ) -> ChurnBatch:
     """Churn scores for a batch of customer ids; unknown ids are listed, not fatal."""
     if len(body.customer_ids) > settings.max_batch:
@@ -67,9 +77,10 @@ def churn_batch(
 
 
 @router.post("/leads/score", response_model=LeadScores)
-def score_leads(body: LeadIn | LeadBatchIn, lead: LeadDep, settings: SettingsDep) -> LeadScores:
-    """Score one lead or a batch of inline leads: probability, 0-100 score, grade A-D, reasons."""
-    leads = body.leads if isinstance(body, LeadBatchIn) else [body]
-    if len(leads) > settings.max_batch:
-        raise BadRequest(f"at most {settings.max_batch} leads per request, got {len(leads)}")
-    return LeadScores(results=lead_scores(lead, leads), model_version=lead.version)
+def score_leads(
+    body: Annotated[dict[str, Any], Body(description=LEAD_BODY)],
+    lead: LeadDep,
+    settings: SettingsDep,
+) -> LeadScores:
+    """Score one lead or a batch on the lead model's own fields: probability, grade, reasons."""
+    return lead_scores(lead, body, settings.max_batch)

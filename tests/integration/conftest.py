@@ -7,6 +7,7 @@ and the test Redis under a key prefix of its own.
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
 import subprocess
@@ -15,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +24,12 @@ import httpx
 import pytest
 import redis
 import uvicorn
+from fastapi import FastAPI
+from typer.testing import CliRunner
 
+from cli import _COMMAND_MODULES
+from cli.app import app as cli_app
+from features.settings import get_settings
 from service.config import ServiceSettings
 from service.main import create_app
 
@@ -57,20 +64,31 @@ def run_cli(env: dict[str, str], *args: str | Path) -> subprocess.CompletedProce
     return result
 
 
+def invoke_cli(env: dict[str, str], *args: str | Path, ok: bool = True) -> str:
+    """Run `valuechain ARGS` in this process (the Typer app, as the console script runs it, without
+    paying a new interpreter's imports); return its output. `ok`: fail the test on a non-zero
+    exit, else fail it on a zero exit (for commands that must refuse)."""
+    for module in _COMMAND_MODULES:
+        importlib.import_module(module)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner(env=env).invoke(cli_app, [str(a) for a in args])
+    finally:
+        get_settings.cache_clear()
+    if (result.exit_code == 0) != ok:
+        pytest.fail(
+            f"valuechain {' '.join(map(str, args))} exited {result.exit_code}:\n"
+            f"{result.output[-5000:]}\n{result.exception!r}"
+        )
+    return result.output
+
+
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[World]:
     """Generate, train the three models, compute value and materialize, once per session."""
     base = tmp_path_factory.mktemp("world")
     prefix = f"e2e{uuid.uuid4().hex[:8]}"
-    env = dict(
-        os.environ,
-        MLFLOW_TRACKING_URI=f"sqlite:///{base / 'mlruns' / 'mlflow.db'}",
-        REDIS_URL=redis_url,
-        KEY_PREFIX=prefix,
-        STATE_DIR=str(base / "var"),
-        MLFLOW_DISABLE_TELEMETRY="true",
-        OPENBLAS_NUM_THREADS="1",
-    )
+    env = cli_env(base, redis_url, prefix)
     data = base / "data"
     run_cli(env, "generate", "--out", data, "--customers", "1500", "--seed", "7")
     # The nightly retrain as one command: the three models, the value table, materialize.
@@ -84,10 +102,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[
         max_batch=50,
     )
     yield World(data, env, settings, retrain.stdout + retrain.stderr)
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
-    for start in range(0, len(keys), 1000):
-        client.delete(*keys[start : start + 1000])
+    drop_prefix(redis_url, prefix)
 
 
 def _free_port() -> int:
@@ -96,13 +111,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def api(world: World) -> Iterator[httpx.Client]:
-    """The app served by uvicorn on a free local port; an HTTP client pointed at it."""
+@contextmanager
+def served(app: FastAPI) -> Iterator[httpx.Client]:
+    """Serve `app` with uvicorn on a free local port; yield an HTTP client pointed at it."""
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(world.settings), host="127.0.0.1", port=port, log_level="warning")
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
@@ -110,7 +123,37 @@ def api(world: World) -> Iterator[httpx.Client]:
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("the API did not start")
         time.sleep(0.05)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def drop_prefix(redis_url: str, prefix: str) -> None:
+    """Delete every key under `prefix`."""
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    for start in range(0, len(keys), 1000):
+        client.delete(*keys[start : start + 1000])
+
+
+def cli_env(base: Path, redis_url: str, prefix: str) -> dict[str, str]:
+    """The environment of `valuechain` subprocesses: a temp MLflow store, a Redis key prefix."""
+    return dict(
+        os.environ,
+        MLFLOW_TRACKING_URI=f"sqlite:///{base / 'mlruns' / 'mlflow.db'}",
+        REDIS_URL=redis_url,
+        KEY_PREFIX=prefix,
+        STATE_DIR=str(base / "var"),
+        MLFLOW_DISABLE_TELEMETRY="true",
+        OPENBLAS_NUM_THREADS="1",
+    )
+
+
+@pytest.fixture(scope="session")
+def api(world: World) -> Iterator[httpx.Client]:
+    """The app served by uvicorn on a free local port; an HTTP client pointed at it."""
+    with served(create_app(world.settings)) as client:
         yield client
-    server.should_exit = True
-    thread.join(timeout=10)

@@ -1,4 +1,4 @@
-"""Probability calibration on held-out data and the tier thresholds derived from it.
+"""Probability calibration on held-out data and the tier thresholds of the bundle.
 
 Platt scaling and isotonic regression are both fitted on the calibration slice; the one with
 the lower cross-validated Brier score wins (isotonic overfits small slices, Platt underfits
@@ -16,10 +16,13 @@ from sklearn.metrics import brier_score_loss
 from sklearn.model_selection import StratifiedKFold
 
 from models.scoring.scorer import Calibrator
+from models.scoring.tiers import BANDS
 
 METHODS = ("platt", "isotonic")
 CHURN_TIERS = ("high", "medium", "low")
-CHURN_SHARES = (0.10, 0.20)  # high = top 10% of held-out risk, medium = the next 20%
+# Churn risk reads as a probability: high from 0.66, medium from 0.33, low below (the fixed
+# bands CRM users know, e.g. Klaviyo's). A tier of "top 10%" called a 0.73 probability "low".
+CHURN_BANDS = (0.66, 0.33)
 LEAD_TIERS = ("A", "B", "C", "D")
 LEAD_SHARES = (0.10, 0.20, 0.30)  # A = top 10%, B = next 20%, C = next 30%, D = rest
 
@@ -73,12 +76,37 @@ def tier_thresholds(probability: np.ndarray, shares: tuple[float, ...]) -> list[
     return list(np.minimum.accumulate(thresholds))
 
 
-def tiers_for(kind: str, probability: np.ndarray) -> dict[str, Any]:
-    """The tier names and thresholds of a kind, from held-out calibrated probabilities."""
-    names, shares = (CHURN_TIERS, CHURN_SHARES) if kind == "churn" else (LEAD_TIERS, LEAD_SHARES)
+def tiers_for(
+    kind: str, probability: np.ndarray, bands: tuple[float, ...] | None = None
+) -> dict[str, Any]:
+    """The tier names and thresholds of a kind.
+
+    Churn: fixed probability bands (`bands`, default `CHURN_BANDS`). Lead: grades by quantiles
+    of the held-out calibrated probabilities, unless `bands` are given.
+    """
+    names = CHURN_TIERS if kind == "churn" else LEAD_TIERS
+    if kind == "churn" and bands is None:
+        bands = CHURN_BANDS
+    if bands is not None:
+        return {"names": list(names), "thresholds": check_bands(names, bands), "basis": BANDS}
     return {
         "names": list(names),
-        "thresholds": [float(t) for t in tier_thresholds(probability, shares)],
-        "shares": list(shares),
+        "thresholds": [float(t) for t in tier_thresholds(probability, LEAD_SHARES)],
+        "shares": list(LEAD_SHARES),
         "basis": "quantiles of calibrated held-out probability",
     }
+
+
+def check_bands(names: tuple[str, ...], bands: tuple[float, ...]) -> list[float]:
+    """Thresholds as floats, or ValueError: one per tier but the last, descending, in (0, 1)."""
+    values = [float(b) for b in bands]
+    if len(values) != len(names) - 1:
+        raise ValueError(
+            f"--tier-thresholds needs {len(names) - 1} values for tiers {list(names)}, "
+            f"got {len(values)}"
+        )
+    if not all(0 < v < 1 for v in values) or values != sorted(set(values), reverse=True):
+        raise ValueError(
+            f"--tier-thresholds {values}: probabilities in (0, 1), strictly descending"
+        )
+    return values

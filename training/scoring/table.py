@@ -83,18 +83,22 @@ def infer_spec(
 
 
 def _feature_spec(col: pd.Series, name: str) -> FeatureSpec | None:
+    values = col.dropna()
     if pd.api.types.is_bool_dtype(col):
-        return FeatureSpec(name, BOOL)
+        flag = bool(values.mode().iloc[0]) if len(values) else None
+        return FeatureSpec(name, BOOL, example=flag)
     if pd.api.types.is_numeric_dtype(col):
-        return FeatureSpec(name, NUMERIC)
+        median = round(float(values.astype(float).median()), 4) if len(values) else None
+        return FeatureSpec(name, NUMERIC, example=median)
     if isinstance(col.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(col):
-        counts = col.dropna().astype("string").value_counts()
+        counts = values.astype("string").value_counts()
         kept = counts[counts >= MIN_CATEGORY_COUNT].head(MAX_CATEGORIES)
         if len(kept) < len(counts):
             logger.info(
                 "column %r: %d rare categories map to missing", name, len(counts) - len(kept)
             )
-        return FeatureSpec(name, CATEGORICAL, tuple(sorted(str(c) for c in kept.index)))
+        common = str(kept.index[0]) if len(kept) else None
+        return FeatureSpec(name, CATEGORICAL, tuple(sorted(str(c) for c in kept.index)), common)
     return None
 
 

@@ -2,7 +2,8 @@
 
 Steps: type the columns, split (time or stratified), search LightGBM and a logistic model on
 the validation slice, choose their log-odds blend weight on validation, refit on train +
-validation, calibrate on the calibration slice, derive tier thresholds, write the bundle.
+validation, calibrate on the calibration slice, set the tier thresholds, store the quantiles of
+the calibrated held-out probabilities (for percentiles), write the bundle.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from models.scoring.scorer import (
     TabularScorer,
 )
 from models.scoring.specs import encode_frame
+from models.scoring.tiers import population_spec
 from training.scoring import calibrate, evaluate, linear, tune
 from training.scoring.split import Splits, split_rows
 from training.scoring.table import TableSpec, infer_spec, read_labels, read_times
@@ -52,6 +54,7 @@ class TrainConfig:
     allow_linear: bool = True
     source: str = "table"
     data_hash: str | None = None
+    tier_bands: tuple[float, ...] | None = None  # None: the kind's default (churn: 0.66/0.33)
 
 
 @dataclass
@@ -94,12 +97,14 @@ def train_scorer(df: pd.DataFrame, config: TrainConfig, bundle_dir: Path) -> Tra
     y_cal = y[splits.calibration]
     cal_spec, oof, briers = calibrate.choose_calibration(raw_cal, y_cal, config.seed)
     (bundle_dir / CALIBRATION_FILE).write_text(json.dumps(cal_spec))
-    tiers = calibrate.tiers_for(config.kind, Calibrator(cal_spec)(raw_cal))
+    calibrated = Calibrator(cal_spec)(raw_cal)
+    tiers = calibrate.tiers_for(config.kind, calibrated, config.tier_bands)
     metrics = evaluate.metrics(y_cal, oof)
     metrics["brier_uncalibrated"] = float(np.mean((1 / (1 + np.exp(-raw_cal)) - y_cal) ** 2))
     metrics.update({f"cv_brier_{m}": b for m, b in briers.items()})
     metrics.update({f"val_{k}": v for k, v in fit.val_metrics.items()})
     details = _details(spec, config, fit, cal_spec["method"], tiers, metrics, splits)
+    details["population"] = population_spec(calibrated)
     as_of = str(times.max()) if times is not None else None
     write_manifest(
         bundle_dir,
@@ -195,6 +200,7 @@ def _details(
             "name": f.name,
             "kind": f.kind,
             **({"categories": list(f.categories)} if f.kind == CATEGORICAL else {}),
+            **({"example": f.example} if f.example is not None else {}),
         }
         for f in spec.features
     ]

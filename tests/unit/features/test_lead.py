@@ -1,13 +1,14 @@
-"""Lead features: one definition for a table and for one inline lead."""
+"""Lead features: the leads table's own fields, so a CRM can send them as they are."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from features.lead import FEATURES, lead_features, lead_record_features
+from features.lead import FEATURES, lead_features
 
 
-def test_table_and_record_agree() -> None:
+def test_features_are_the_table_fields_nothing_derived() -> None:
+    # Guards issue 10: a derived `engagement_total` made every API client compute a sum.
     lead = {
         "lead_id": "l1",
         "source": "web",
@@ -20,14 +21,11 @@ def test_table_and_record_agree() -> None:
         "meetings": 0,
     }
     table = lead_features(pd.DataFrame([lead]))
-    record = lead_record_features(lead)
     assert list(table.columns) == list(FEATURES)
     for name in FEATURES:
-        assert table.loc["l1", name] == record[name]
-    assert record["engagement_total"] == 8
+        assert table.loc["l1", name] == lead[name]
 
 
-def test_missing_fields_stay_missing() -> None:
-    record = lead_record_features({"source": "referral"})
-    assert record["industry"] is None and record["company_size"] is None
-    assert record["engagement_total"] is None
+def test_absent_columns_are_missing() -> None:
+    table = lead_features(pd.DataFrame([{"lead_id": "l2", "source": "referral"}]))
+    assert table["industry"].isna().all() and table["company_size"].isna().all()

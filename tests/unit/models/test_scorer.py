@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.scoring.reasons import reason_text
+from models.scoring.reasons import reason_text, top_reasons, with_direction
 from models.scoring.scorer import TabularScorer
 from models.scoring.specs import encode_frame, encode_records
 from tests.unit.training.test_scoring import TEXT, make_table
@@ -66,8 +66,9 @@ def test_idle_customer_with_tickets_reads_its_reasons(scorer: TabularScorer) -> 
     assert risky.probability > calm.probability
     assert risky.tier == "high"
     texts = {r.feature: r.text for r in risky.reasons_up}
-    assert texts["recency_days"] == "no purchase for 200 days"
-    assert texts["unresolved_tickets"] == "4 unresolved tickets"
+    assert texts["recency_days"] == "no purchase for 200 days (raises churn risk)"
+    assert texts["unresolved_tickets"] == "4 unresolved tickets (raises churn risk)"
+    assert all(r.text.endswith("(lowers churn risk)") for r in calm.reasons_down)
     assert all(r.contribution > 0 for r in risky.reasons_up)
     assert all(r.contribution < 0 for r in calm.reasons_down)
     assert "recency_days" in {r.feature for r in calm.reasons_down}
@@ -85,10 +86,45 @@ def test_reason_text_fallbacks() -> None:
     assert reason_text("spend", "numeric", 12.5, None) == "spend = 12.5"
     assert reason_text("spend", "numeric", 12.5, "spent {value:.0f}") == "spent 12"
     assert reason_text("spend", "numeric", 12.5, "bad {value:d}") == "spend = 12.5"
-    assert reason_text("was_referred", "bool", True, "came through a referral") == (
-        "came through a referral"
-    )
-    assert reason_text("was_referred", "bool", False, "came through a referral") == (
-        "not: came through a referral"
-    )
     assert reason_text("spend", "numeric", None, "spent {value:.0f}") == "spend unknown"
+    assert reason_text("vip", "bool", True, None) == "vip: yes"
+    assert reason_text("vip", "bool", False, None) == "vip: no"
+
+
+def test_plurals_follow_the_value() -> None:
+    # Guards issue 10: "referred 1 customers".
+    template = "referred {value:.0f} customer{|s}"
+    assert reason_text("r", "numeric", 1.0, template) == "referred 1 customer"
+    assert reason_text("r", "numeric", 2.0, template) == "referred 2 customers"
+    assert reason_text("r", "numeric", 0.0, template) == "referred 0 customers"
+    assert reason_text("c", "numeric", 1, "buys in {value:.0f} categor{y|ies}") == (
+        "buys in 1 category"
+    )
+    assert reason_text("c", "numeric", 3, "buys in {value:.0f} categor{y|ies}") == (
+        "buys in 3 categories"
+    )
+
+
+def test_a_boolean_template_reads_both_ways() -> None:
+    template = "came through a referral|not referred by a customer"
+    assert reason_text("was_referred", "bool", True, template) == "came through a referral"
+    assert reason_text("was_referred", "bool", False, template) == "not referred by a customer"
+    assert reason_text("was_referred", "bool", False, "came through a referral") == (
+        "not came through a referral"
+    )
+
+
+def test_the_direction_follows_the_sign() -> None:
+    # Guards issue 10: "0 spent in the last 90 days" listed as lowering churn risk, no hint why.
+    up, down = top_reasons(
+        np.array([0.4, -0.3]),
+        [0.0, 5.0],
+        ["monetary_90d", "orders"],
+        ["numeric", "numeric"],
+        {"monetary_90d": "spent {value:,.0f} in the last 90 days"},
+        3,
+        "churn risk",
+    )
+    assert up[0].text == "spent 0 in the last 90 days (raises churn risk)"
+    assert down[0].text == "orders = 5 (lowers churn risk)"
+    assert with_direction("x", -0.1, "conversion chance") == "x (lowers conversion chance)"

@@ -13,6 +13,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from models.scoring.scorer import TabularScorer
 from models.scoring.specs import encode_frame
+from training.scoring.calibrate import check_bands
 from training.scoring.split import split_rows
 from training.scoring.table import TableError, infer_spec, read_labels
 from training.scoring.train import TrainConfig, train_scorer
@@ -155,3 +156,39 @@ def test_a_probability_on_a_threshold_reaches_that_tier(trained: TabularScorer) 
     thresholds = np.asarray(trained.manifest.details["tiers"]["thresholds"], dtype=float)
     assert trained.tiers(thresholds) == ["high", "medium"]
     assert trained.tiers(np.nextafter(thresholds, 0)) == ["medium", "low"]
+
+
+def test_churn_tiers_are_probability_bands_by_default(trained: TabularScorer) -> None:
+    # Guards issue 10: tiers were population shares, so a 0.73 probability could be "low".
+    tiers = trained.manifest.details["tiers"]
+    assert tiers["thresholds"] == [0.66, 0.33] and tiers["basis"] == "probability bands"
+    assert trained.tiers(np.array([0.73, 0.5, 0.1])) == ["high", "medium", "low"]
+    population = trained.manifest.details["population"]
+    assert len(population["quantiles"]) == 101 and population["rows"] > 0
+
+
+def test_tier_bands_are_configurable_and_checked(tmp_path: Path) -> None:
+    config = TrainConfig("churn", "churned", n_trials=1, tier_bands=(0.8, 0.2))
+    scorer = train_scorer(make_table(600, seed=8), config, tmp_path / "b").scorer
+    assert scorer.manifest.details["tiers"]["thresholds"] == [0.8, 0.2]
+    assert scorer.tiers(np.array([0.79])) == ["medium"]
+    with pytest.raises(ValueError, match="strictly descending"):
+        check_bands(("high", "medium", "low"), (0.2, 0.8))
+    with pytest.raises(ValueError, match="needs 3 values"):
+        check_bands(("A", "B", "C", "D"), (0.5, 0.2))
+
+
+def test_an_older_bundle_without_population_still_scores(
+    trained: TabularScorer, tmp_path: Path
+) -> None:
+    copy = tmp_path / "old"
+    shutil.copytree(trained.bundle_dir, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    del manifest["details"]["population"]
+    for feature in manifest["details"]["features"]:
+        feature.pop("example", None)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    old = TabularScorer.load(copy, "churn")
+    scored = old.score_records([{"recency_days": 10.0}])[0]
+    assert scored.percentile is None and 0 < scored.probability < 1
+    assert trained.score_records([{"recency_days": 10.0}])[0].percentile is not None
