@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-import logging
+import logging.config
 import os
 
 # Each module attaches its commands to the apps in `cli.app` when imported.
@@ -14,6 +14,8 @@ _COMMAND_MODULES = (
     "cli.scoring",
     "cli.score",
     "cli.value",
+    "cli.keys",
+    "cli.events",
 )
 
 
@@ -21,9 +23,12 @@ def main() -> None:
     """Entry point of the `valuechain` console script."""
     # No network but the package registries here: MLflow must not try to send telemetry.
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from features.settings import get_settings
+    from service.logs import logging_config
+
+    settings = get_settings()
+    # Configured once, here: every command (and `serve`'s workers, via uvicorn) logs alike.
+    logging.config.dictConfig(logging_config(settings.log_format, settings.log_level))
     for module in _COMMAND_MODULES:
         importlib.import_module(module)
     from cli.app import app

@@ -56,7 +56,7 @@ class ChurnScore(BaseModel):
 
 
 class ChurnBatchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     customer_ids: list[str] = Field(min_length=1)
 
 
@@ -77,7 +77,8 @@ COUNT_MAX = 1_000_000
 class LeadIn(BaseModel):
     """A lead's attributes; every field is optional, missing ones are reported back."""
 
-    model_config = ConfigDict(extra="forbid")
+    # strict: `false` is not a number and "12" is not an integer (JSON types are checked).
+    model_config = ConfigDict(extra="forbid", strict=True)
     lead_id: str | None = Field(default=None, max_length=200)
     source: str | None = Field(default=None, max_length=200)
     industry: str | None = Field(default=None, max_length=200)
@@ -90,7 +91,7 @@ class LeadIn(BaseModel):
 
 
 class LeadBatchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     leads: list[LeadIn] = Field(min_length=1)
 
 
@@ -111,7 +112,7 @@ class LeadScores(BaseModel):
 
 
 class EventIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
     customer_id: str = Field(min_length=1, max_length=200)
     item_id: str = Field(min_length=1, max_length=200)
     event_type: Literal["view", "cart", "purchase"]
@@ -126,7 +127,7 @@ class EventIn(BaseModel):
 
 
 class EventBatchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     events: list[EventIn] = Field(min_length=1)
 
 
@@ -202,15 +203,39 @@ class ErrorBody(BaseModel):
 
     detail: str | list[dict[str, Any]]
     code: str = Field(
-        description="not_found, invalid_request, payload_too_large, "
-        "model_unavailable, store_unavailable"
+        description="malformed_body (400), unauthorized (401), forbidden (403), not_found (404), "
+        "payload_too_large (413), invalid_request (422), rate_limited (429), "
+        "model_unavailable, store_unavailable (503)"
     )
 
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "Unknown id"}
 }
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
-    503: {"model": ErrorBody, "description": "Model not loaded, cache empty or Redis down"},
+    503: {
+        "model": ErrorBody,
+        "description": "Model not loaded, cache empty or Redis down or slow",
+        "headers": RETRY_AFTER,
+    },
     422: {"model": ErrorBody, "description": "Invalid request; detail names each field"},
 }
+PROTECTED: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Missing, unknown or revoked API key"},
+    403: {"model": ErrorBody, "description": "The key's role may not call this route"},
+    429: {
+        "model": ErrorBody,
+        "description": "Over the key's rate limit",
+        "headers": RETRY_AFTER,
+    },
+}
+WITH_BODY: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The body is not valid JSON"},
+    413: {"model": ErrorBody, "description": "The body is larger than MAX_BODY_BYTES"},
+}
+
+
+class ModelsLoaded(BaseModel):
+    models: dict[str, str | None] = Field(description="Loaded champion version per role.")
+    errors: dict[str, str] = Field(description="Why a role's latest champion failed to load.")

@@ -6,11 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from service.deps import CachedStoreDep, ChurnDep, LeadDep, SettingsDep
+from service.deps import READ, WRITE, CachedStoreDep, ChurnDep, LeadDep, SettingsDep
 from service.errors import BadRequest, NotFound
 from service.schemas import (
     NOT_FOUND,
+    PROTECTED,
     UNAVAILABLE,
+    WITH_BODY,
     AtRisk,
     ChurnBatch,
     ChurnBatchRequest,
@@ -21,15 +23,15 @@ from service.schemas import (
 )
 from service.scoring import churn_scores, lead_scores
 
-router = APIRouter(prefix="/v1", tags=["scores"], responses=UNAVAILABLE)
+router = APIRouter(prefix="/v1", tags=["scores"], responses={**UNAVAILABLE, **PROTECTED})
 
 
-@router.get("/customers/at-risk", response_model=AtRisk)
+@router.get("/customers/at-risk", response_model=AtRisk, dependencies=[READ])
 def at_risk(
     store: CachedStoreDep,
     churn: ChurnDep,
     settings: SettingsDep,
-    limit: Annotated[int, Query(ge=1, le=10000)] = 50,
+    limit: Annotated[int, Query(ge=1, le=10000, description="How many customers.")] = 50,
 ) -> AtRisk:
     """Customers by churn risk, highest first, with reasons (for retention campaigns)."""
     if limit > settings.max_batch:
@@ -40,7 +42,12 @@ def at_risk(
     return AtRisk(customers=found, model_version=churn.version)
 
 
-@router.get("/customers/{customer_id}/churn", response_model=ChurnScore, responses=NOT_FOUND)
+@router.get(
+    "/customers/{customer_id}/churn",
+    response_model=ChurnScore,
+    responses=NOT_FOUND,
+    dependencies=[READ],
+)
 def churn_one(
     customer_id: Annotated[str, Path(min_length=1, max_length=200)],
     store: CachedStoreDep,
@@ -53,7 +60,7 @@ def churn_one(
     return found[0]
 
 
-@router.post("/churn/score", response_model=ChurnBatch)
+@router.post("/churn/score", response_model=ChurnBatch, responses=WITH_BODY, dependencies=[READ])
 def churn_batch(
     body: ChurnBatchRequest, store: CachedStoreDep, churn: ChurnDep, settings: SettingsDep
 ) -> ChurnBatch:
@@ -66,7 +73,7 @@ def churn_batch(
     return ChurnBatch(results=found, not_found=missing, model_version=churn.version)
 
 
-@router.post("/leads/score", response_model=LeadScores)
+@router.post("/leads/score", response_model=LeadScores, responses=WITH_BODY, dependencies=[WRITE])
 def score_leads(body: LeadIn | LeadBatchIn, lead: LeadDep, settings: SettingsDep) -> LeadScores:
     """Score one lead or a batch of inline leads: probability, 0-100 score, grade A-D, reasons."""
     leads = body.leads if isinstance(body, LeadBatchIn) else [body]

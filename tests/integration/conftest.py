@@ -31,11 +31,18 @@ VALUECHAIN = [sys.executable, "-m", "cli"]
 
 @dataclass(frozen=True)
 class World:
-    """A materialized world: where its data is and the environment its commands ran with."""
+    """A materialized world: where its data is and the environment its commands ran with.
+
+    `keys` maps each role to an API key created with `valuechain keys create`.
+    """
 
     data: Path
     env: dict[str, str]
     settings: ServiceSettings
+    keys: dict[str, str]
+
+    def headers(self, role: str = "admin") -> dict[str, str]:
+        return {"X-API-Key": self.keys[role]}
 
 
 def run_cli(env: dict[str, str], *args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -77,6 +84,12 @@ def world(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[
     run_cli(env, "train", "lead", "--data", data)
     run_cli(env, "value", "--data", data, "--out", data / "value.parquet")
     run_cli(env, "materialize", "--data", data, "--value", data / "value.parquet")
+    keys = {
+        role: run_cli(env, "keys", "create", "--name", f"test-{role}", "--role", role)
+        .stdout.strip()
+        .splitlines()[-1]
+        for role in ("read", "write", "admin")
+    }
     settings = ServiceSettings(
         redis_url=redis_url,
         key_prefix=prefix,
@@ -84,15 +97,16 @@ def world(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[
         state_dir=base / "var",
         model_refresh_seconds=0,
         max_batch=50,
+        rate_limit="100000/second",  # schemathesis and the budget tests must not hit it
     )
-    yield World(data, env, settings)
+    yield World(data, env, settings, keys)
     client = redis.Redis.from_url(redis_url)
     keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
     for start in range(0, len(keys), 1000):
         client.delete(*keys[start : start + 1000])
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -101,7 +115,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def api(world: World) -> Iterator[httpx.Client]:
     """The app served by uvicorn on a free local port; an HTTP client pointed at it."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(world.settings), host="127.0.0.1", port=port, log_level="warning")
     )
@@ -112,7 +126,8 @@ def api(world: World) -> Iterator[httpx.Client]:
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("the API did not start")
         time.sleep(0.05)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+    base = f"http://127.0.0.1:{port}"
+    with httpx.Client(base_url=base, timeout=30, headers=world.headers("admin")) as client:
         yield client
     server.should_exit = True
     thread.join(timeout=10)
