@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import httpx
 import pytest
 import redis
 import uvicorn
+from fastapi import FastAPI
 
 from service.config import ServiceSettings
 from service.main import create_app
@@ -112,13 +114,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def api(world: World) -> Iterator[httpx.Client]:
-    """The app served by uvicorn on a free local port; an HTTP client pointed at it."""
+@contextmanager
+def served(app: FastAPI, headers: dict[str, str]) -> Iterator[httpx.Client]:
+    """`app` served by uvicorn on a free local port; an HTTP client pointed at it."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(world.settings), host="127.0.0.1", port=port, log_level="warning")
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
@@ -127,7 +127,16 @@ def api(world: World) -> Iterator[httpx.Client]:
             pytest.fail("the API did not start")
         time.sleep(0.05)
     base = f"http://127.0.0.1:{port}"
-    with httpx.Client(base_url=base, timeout=30, headers=world.headers("admin")) as client:
+    try:
+        with httpx.Client(base_url=base, timeout=30, headers=headers) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def api(world: World) -> Iterator[httpx.Client]:
+    """The app served by uvicorn on a free local port; a client with an admin key."""
+    with served(create_app(world.settings), world.headers("admin")) as client:
         yield client
-    server.should_exit = True
-    thread.join(timeout=10)
