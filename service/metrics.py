@@ -81,4 +81,5 @@ def instrument(app: FastAPI, own: Metrics) -> None:
         registry=own.registry,
     )
     instrumentator.add(metrics.default(latency_lowr_buckets=BUCKETS, registry=own.registry))
-    instrumentator.instrument(app).expose(app, include_in_schema=True, tags=["health"])
+    # Not in the OpenAPI document: a Prometheus text exposition, not part of the JSON API.
+    instrumentator.instrument(app).expose(app, include_in_schema=False)

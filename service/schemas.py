@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def _whole(value: object) -> object:
+    # JSON Schema counts 12.0 as an integer; strict pydantic would reject it.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Integers of strict models: 12 and 12.0 pass; true, "12" and 12.5 do not. The bounds come before
+# the validator, inside the type: otherwise pydantic writes `ge`/`le` into the JSON schema, which
+# JSON Schema ignores (schemathesis then sends values the API rejects).
+COUNT_MAX = 1_000_000
+Count = Annotated[int, Field(ge=0, le=COUNT_MAX), BeforeValidator(_whole)]
+CompanySize = Annotated[int, Field(ge=0, le=10_000_000), BeforeValidator(_whole)]
+Quantity = Annotated[int, Field(ge=1, le=10000), BeforeValidator(_whole)]
 
 
 class Health(BaseModel):
@@ -71,9 +87,6 @@ class AtRisk(BaseModel):
     model_version: str
 
 
-COUNT_MAX = 1_000_000
-
-
 class LeadIn(BaseModel):
     """A lead's attributes; every field is optional, missing ones are reported back."""
 
@@ -83,11 +96,11 @@ class LeadIn(BaseModel):
     source: str | None = Field(default=None, max_length=200)
     industry: str | None = Field(default=None, max_length=200)
     region: str | None = Field(default=None, max_length=200)
-    company_size: int | None = Field(default=None, ge=0, le=10_000_000)
-    email_opens: int | None = Field(default=None, ge=0, le=COUNT_MAX)
-    web_visits: int | None = Field(default=None, ge=0, le=COUNT_MAX)
-    content_downloads: int | None = Field(default=None, ge=0, le=COUNT_MAX)
-    meetings: int | None = Field(default=None, ge=0, le=COUNT_MAX)
+    company_size: CompanySize | None = None
+    email_opens: Count | None = None
+    web_visits: Count | None = None
+    content_downloads: Count | None = None
+    meetings: Count | None = None
 
 
 class LeadBatchIn(BaseModel):
@@ -122,7 +135,7 @@ class EventIn(BaseModel):
         le=4_102_444_800,
         description="Unix seconds (before 2100); default: now.",
     )
-    quantity: int = Field(default=1, ge=1, le=10000)
+    quantity: Quantity = 1
     amount: float = Field(default=0.0, ge=0, le=1e9)
 
 
