@@ -77,7 +77,8 @@ def demo(customers: int, seed: int, port: int, serve: bool) -> None:
     _run(vc, "value", "--data", data, "--out", data / "value.parquet")
     _run(vc, "materialize", "--data", data, "--value", data / "value.parquet")
     if serve:
-        _run(vc, "serve", "--port", str(port))
+        # --demo: (re)creates an admin key named "demo" and prints it with curl examples using it.
+        _run(vc, "serve", "--demo", "--port", str(port))
 
 
 def lint() -> None:

@@ -43,7 +43,7 @@ def _call(api: httpx.Client, method: str, path: str, key: str | None) -> httpx.R
 
 def test_every_operation_is_in_the_matrix(api: httpx.Client) -> None:
     paths = api.get("/openapi.json").json()["paths"]
-    assert IN_SCHEMA_PUBLIC <= set(paths)
+    assert set(paths) >= IN_SCHEMA_PUBLIC
     operations = {(m, p) for p, ops in paths.items() for m in ops if p not in PUBLIC}
     assert operations == set(NEEDS)
     for method, path in NEEDS:
