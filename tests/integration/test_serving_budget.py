@@ -41,7 +41,7 @@ def counted(world: World) -> Iterator[TestClient]:
         version_cache_seconds=3600,
     )
     app = create_app(world.settings, store=store, models=load_models(world.settings))
-    with TestClient(app, headers=world.headers("read")) as client:
+    with TestClient(app, headers=world.headers("write")) as client:
         yield client
 
 
