@@ -52,13 +52,17 @@ class KeyRing:
             return
         self._by_digest = {k.digest: Principal(k.name, k.role) for k in keys}
 
-    def authenticate(self, token: str | None, needed: KeyRole) -> Principal:
-        """The key's principal if it exists and its role includes `needed`."""
+    def identify(self, token: str | None) -> Principal:
+        """The key's principal, or 401 when the key is missing, unknown or revoked."""
         if not token:
             raise Unauthorized(f"missing API key: send it in the {HEADER} header")
         principal = self._by_digest.get(digest(token))
         if principal is None:
             raise Unauthorized("unknown or revoked API key")
-        if not principal.role.allows(needed):
-            raise Forbidden(f"this key's role {principal.role} may not do this (needs {needed})")
         return principal
+
+
+def authorize(principal: Principal, needed: KeyRole) -> None:
+    """403 unless the principal's role includes `needed`."""
+    if not principal.role.allows(needed):
+        raise Forbidden(f"this key's role {principal.role} may not do this (needs {needed})")

@@ -13,7 +13,7 @@ from features.store import OnlineStore
 from models.champions import CHURN, LEAD, RECOMMENDER, LoadedModel, ModelSet, Role
 from models.recommender.model import RecommenderModel
 from models.scoring.scorer import TabularScorer
-from service.auth import HEADER, KeyRing, Principal
+from service.auth import HEADER, KeyRing, Principal, authorize
 from service.config import ServiceSettings
 from service.errors import ModelUnavailable, StoreUnavailable
 from service.metrics import Metrics
@@ -31,8 +31,9 @@ def _authorize(needed: KeyRole) -> Callable[..., Principal]:
         request: Request, token: Annotated[str | None, Security(api_key_header)]
     ) -> Principal:
         keys: KeyRing = request.app.state.keys
-        principal = keys.authenticate(token, needed)
-        request.state.key_name = principal.name  # for the access log
+        principal = keys.identify(token)
+        request.state.key_name = principal.name  # for the access log (also on a 403)
+        authorize(principal, needed)
         limiter: RateLimiter = request.app.state.limiter
         limiter.check(principal.name)
         return principal
