@@ -74,7 +74,8 @@ def demo(customers: int, seed: int, port: int, serve: bool) -> None:
     # The nightly retrain: recommender, churn, lead, value table, materialize.
     _run(vc, "train", "all", "--data", data)
     if serve:
-        _run(vc, "serve", "--port", str(port))
+        # --demo: (re)creates an admin key named "demo" and prints it with curl examples using it.
+        _run(vc, "serve", "--demo", "--port", str(port))
 
 
 def lint() -> None:

@@ -36,6 +36,8 @@ import redis
 REPO = Path(__file__).resolve().parents[1]
 _ENTRY = "import sys; sys.argv[0] = 'valuechain'; from cli import main; main()"
 PREFIX = "benchserve"
+# The admin key created for this run (every /v1 route needs one); set in main().
+HEADERS: dict[str, str] = {}
 LEAD = {
     "source": "referral",
     "industry": "retail",
@@ -206,7 +208,7 @@ def measure(
     def worker(n: int, seed: int) -> None:
         rng = random.Random(seed)
         mine, bad = [], 0
-        with httpx.Client(base_url=base, timeout=30) as client:
+        with httpx.Client(base_url=base, timeout=30, headers=HEADERS) as client:
             for _ in range(n):
                 started = time.perf_counter()
                 responses = call(client, *ids, rng)
@@ -264,6 +266,7 @@ def sample_ids(world: Path, n: int, seed: int) -> tuple[list[str], list[str]]:
 
 def main() -> None:
     """Prepare, materialize into a private Redis, serve, measure, print."""
+    from features.api_keys import ApiKeyStore, KeyRole
     from features.embedded_redis import EmbeddedRedis
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -302,6 +305,9 @@ def main() -> None:
             env,
             args.workdir / "materialize.log",
         )
+        keys = ApiKeyStore(redis.Redis.from_url(server.url), PREFIX)
+        HEADERS["X-API-Key"] = keys.replace("bench", KeyRole.admin)
+        env["RATE_LIMIT"] = "1000000/second"  # measure serving, not the limiter refusing
         port = _free_port()
         proc = start_server(env, port, args.workers, args.workdir / "serve.log")
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-import logging
+import logging.config
 import os
 
 # Each module attaches its commands to the apps in `cli.app` when imported.
@@ -16,6 +16,8 @@ _COMMAND_MODULES = (
     "cli.score",
     "cli.value",
     "cli.train_all",
+    "cli.keys",
+    "cli.events",
 )
 
 
@@ -25,9 +27,12 @@ def main() -> None:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     # Bundles are a few files: tqdm bars per download only clutter the output.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from features.settings import get_settings
+    from service.logs import logging_config
+
+    settings = get_settings()
+    # Configured once, here: every command (and `serve`'s workers, via uvicorn) logs alike.
+    logging.config.dictConfig(logging_config(settings.log_format, settings.log_level))
     for module in _COMMAND_MODULES:
         importlib.import_module(module)
     from cli.app import app

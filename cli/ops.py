@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import signal
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -22,29 +25,42 @@ def serve(
     workers: Annotated[
         int | None, typer.Option(min=1, help="Worker processes [env WORKERS; 2].")
     ] = None,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Demo mode [env DEMO]: (re)create an admin key named 'demo', print it and "
+            "curl examples that use it. Without --demo the service needs `valuechain keys create`.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the API (uvicorn); starts an embedded Redis when REDIS_URL is unset."""
     import uvicorn
 
     from features.connect import redis_url
     from service.config import ServiceSettings
+    from service.logs import logging_config
 
     # Each worker pins BLAS to one thread: numpy in several workers would oversubscribe 2 cores.
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
     settings = ServiceSettings()
+    demo = demo or settings.demo
     host, port = host or settings.host, port or settings.port
     workers = workers or settings.workers
+    _stop_on_sigterm()
     with redis_url(settings, settings.state_dir) as url:
         os.environ["REDIS_URL"] = url
-        _print_examples(url, host, port)
+        os.environ["DEMO"] = "true" if demo else "false"
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir(settings.state_dir))
+        _print_examples(url, host, port, demo_key(url) if demo else None)
         uvicorn.run(
             "service.main:create_app",
             factory=True,
             host=host,
             port=port,
             workers=workers,
-            log_level="info",
+            log_config=logging_config(settings.log_format, settings.log_level),
         )
 
 
@@ -88,8 +104,42 @@ def rollback(name: Annotated[str, typer.Argument(help="Registered model name.")]
     typer.echo(f"{name}@champion -> version {version}")
 
 
-def _print_examples(url: str, host: str, port: int) -> None:
-    """Print curl commands with ids that exist in the cache."""
+def _stop_on_sigterm() -> None:
+    """SIGTERM ends `serve` like Ctrl-C: cleanup runs, so the embedded Redis saves and stops.
+
+    uvicorn handles SIGTERM itself while it runs, then re-raises it once shut down; without a
+    handler of ours that re-raised signal would kill the process before any cleanup.
+    """
+
+    def stop(signum: int, _: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _metrics_dir(state_dir: Path) -> Path:
+    """A fresh directory for prometheus-client's multi-process files (stale ones would add up)."""
+    path = state_dir / "metrics"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+def demo_key(url: str) -> str:
+    """(Re)create the admin key named `demo` and return it."""
+    from features.api_keys import ApiKeyStore, KeyRole
+    from features.redis_store import redis_client
+
+    settings = get_settings()
+    client = redis_client(url)
+    try:
+        return ApiKeyStore(client, settings.key_prefix).replace("demo", KeyRole.admin)
+    finally:
+        client.close()
+
+
+def _print_examples(url: str, host: str, port: int, key: str | None) -> None:
+    """Print curl commands with ids that exist in the cache (and the demo key)."""
     from features.redis_store import RedisOnlineStore
 
     settings = get_settings()
@@ -104,13 +154,18 @@ def _print_examples(url: str, host: str, port: int) -> None:
         '{"source": "referral", "industry": "retail", "company_size": 120, '
         '"email_opens": 6, "web_visits": 9, "content_downloads": 2, "meetings": 1}'
     )
+    auth = '-H "X-API-Key: $VC_KEY"'
     lines = [
+        f"export VC_KEY={key or '<a key from: valuechain keys create --name me --role admin>'}",
         f"curl -s {base}/readyz",
-        f"curl -s '{base}/v1/customers/{customer}/recommendations?k=5'",
-        f"curl -s {base}/v1/customers/{customer}/churn",
-        f"curl -s '{base}/v1/customers/at-risk?limit=5'",
-        f"curl -s {base}/v1/models/lead   # the lead model's fields and an example body",
-        f"curl -s -X POST {base}/v1/leads/score -H 'content-type: application/json' -d '{lead}'",
-        f"open {base}/docs",
+        f"curl -s {auth} '{base}/v1/customers/{customer}/recommendations?k=5'",
+        f"curl -s {auth} {base}/v1/customers/{customer}/churn",
+        f"curl -s {auth} '{base}/v1/customers/at-risk?limit=5'",
+        f"curl -s {auth} -X POST {base}/v1/leads/score -H 'content-type: application/json' "
+        f"-d '{lead}'",
+        f"curl -s {base}/metrics | head",
+        f"open {base}/docs   (Authorize with the key)",
     ]
+    if key:
+        typer.echo(f"Demo API key (role admin, named 'demo'): {key}", err=True)
     typer.echo("Try:\n  " + "\n  ".join(lines), err=True)

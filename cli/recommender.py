@@ -14,7 +14,14 @@ import typer
 
 from cli.app import app, train_app
 from cli.common import champion, console, fail, parse_as_of, progress_bar
-from features.load import DataError, find_table, read_frame, write_frame
+from features.load import (
+    DataError,
+    exported_event_files,
+    find_table,
+    load_interactions,
+    read_frame,
+    write_frame,
+)
 from features.settings import get_settings
 from models.bundle import BundleError, hash_files
 from models.champions import RECOMMENDER
@@ -157,9 +164,10 @@ def train_recommender_cmd(
     try:
         if keep_bundle is not None:
             check_bundle_target(keep_bundle)  # before minutes of training, not after
-        frames = _read_frames(*paths)
+        frames = _read_frames(*paths, data)
+        hashed = [*paths, *(exported_event_files(data) if data else [])]
         result, run_id, version = _train_and_log(
-            frames, paths, params, as_of, keep_bundle, register=not no_register
+            frames, paths, hashed, params, as_of, keep_bundle, register=not no_register
         )
     except (DataError, ValueError, BundleError) as exc:
         raise fail(str(exc)) from exc
@@ -167,9 +175,12 @@ def train_recommender_cmd(
 
 
 def _read_frames(
-    inter_path: Path, items_path: Path | None, cust_path: Path | None
+    inter_path: Path, items_path: Path | None, cust_path: Path | None, data: Path | None
 ) -> dict[str, pd.DataFrame | None]:
-    """Read the input tables; the optional ones must have their id column."""
+    """Read the input tables; the optional ones must have their id column.
+
+    With `--data`, interactions include the API events exported into `<data>/events/`.
+    """
     frames = {
         name: read_frame(p) if p else None
         for name, p in (
@@ -178,6 +189,8 @@ def _read_frames(
             ("customers", cust_path),
         )
     }
+    if data is not None:
+        frames["interactions"] = load_interactions(data)
     _require(frames["customers"], cust_path, "customer_id")
     _require(frames["items"], items_path, "item_id")
     return frames
@@ -186,6 +199,7 @@ def _read_frames(
 def _train_and_log(
     frames: dict[str, pd.DataFrame | None],
     paths: tuple[Path, Path | None, Path | None],
+    hashed: list[Path | None],
     params: TrainParams,
     as_of: str | None,
     keep_bundle: Path | None,
@@ -208,7 +222,7 @@ def _train_and_log(
             as_of=parse_as_of(as_of),
             params=params,
             source=str(paths[0]),
-            data_hash=hash_files(*[p for p in paths if p is not None]),
+            data_hash=hash_files(*[p for p in hashed if p is not None]),
             progress=update,
         )
         log_to_mlflow(result, Path(tmp))

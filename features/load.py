@@ -17,6 +17,8 @@ import pandas as pd
 from features.schema import DEFAULTS, TABLES, Column, Table
 
 SUFFIXES = (".csv", ".parquet", ".pq")
+# Where `valuechain events export` output inside a data directory is picked up by training.
+EVENTS_DIR = "events"
 
 
 class DataError(ValueError):
@@ -98,7 +100,14 @@ def load_table(
     """
     path = Path(path)
     spec = TABLES[table] if isinstance(table, str) else table
-    raw = read_frame(path)
+    frame = conform(path, read_frame(path), spec)
+    if columns is not None:
+        frame = frame[[c for c in columns if c in frame.columns]]
+    return frame
+
+
+def conform(path: Path, raw: pd.DataFrame, spec: Table) -> pd.DataFrame:
+    """`raw` in `spec`'s columns and dtypes; errors name `path`, the column and the row."""
     missing = [c.name for c in spec.columns if c.required and c.name not in raw.columns]
     if missing:
         raise DataError(
@@ -117,8 +126,6 @@ def load_table(
             out[col.name] = _conform(path, pd.Series(pd.NA, index=raw.index, dtype="object"), col)
     frame = pd.DataFrame(out)
     _check_key(path, frame, spec)
-    if columns is not None:
-        frame = frame[[c for c in columns if c in frame.columns]]
     return frame
 
 
@@ -128,10 +135,37 @@ def load_dir(data_dir: Path | str, *tables: str) -> dict[str, pd.DataFrame]:
     return {name: load_table(find_table(base, name), name) for name in tables}
 
 
-def load_world(data_dir: Path | str) -> dict[str, pd.DataFrame]:
-    """The raw tables of a data directory: customers and interactions; items, tickets if present."""
+def exported_event_files(data_dir: Path | str) -> list[Path]:
+    """Parquet files `valuechain events export` wrote into `<data_dir>/events/`."""
+    return sorted((Path(data_dir) / EVENTS_DIR).glob("*.parquet"))
+
+
+def load_interactions(data_dir: Path | str) -> pd.DataFrame:
+    """The interactions table plus the exported API events in `events/`, each event once.
+
+    Exported rows carry their stream id (`event_id`); a repeated id (an export retried with
+    another batch size) is kept once.
+    """
     base = Path(data_dir)
-    tables = load_dir(base, "customers", "interactions")
+    interactions = load_table(find_table(base, "interactions"), "interactions")
+    files = exported_event_files(base)
+    if not files:
+        return interactions
+    raw = pd.concat([read_frame(f) for f in files], ignore_index=True)
+    if "event_id" not in raw.columns:
+        raise DataError(
+            base / EVENTS_DIR, "exported events lack their stream id", column="event_id"
+        )
+    raw = raw.drop_duplicates(subset="event_id", keep="first").reset_index(drop=True)
+    events = conform(base / EVENTS_DIR, raw, TABLES["interactions"])
+    return pd.concat([interactions, events], ignore_index=True)
+
+
+def load_world(data_dir: Path | str) -> dict[str, pd.DataFrame]:
+    """Customers and interactions (with exported events) of a directory; items, tickets if any."""
+    base = Path(data_dir)
+    tables = load_dir(base, "customers")
+    tables["interactions"] = load_interactions(base)
     for optional in ("items", "tickets"):
         if any((base / f"{optional}{suffix}").is_file() for suffix in SUFFIXES):
             tables.update(load_dir(base, optional))

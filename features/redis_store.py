@@ -7,6 +7,10 @@ Key layout (prefix `vc` by default):
 - `vc:v:{version}:rank:{name}`     sorted set, e.g. churn risk
 - `vc:v:{version}:meta`            JSON metadata of the version
 - `vc:ev:{customer_id}`            list of recent events, newest first (capped, with a TTL)
+- `vc:events`                      stream of every accepted event (durable; read by the exporter
+                                   through the consumer group `export`, trimmed once exported)
+- `vc:apikeys`                     hash: API key name -> JSON {sha256, role, created}
+- `vc:rl:...`                      rate-limit counters (written by the `limits` library)
 
 A materialization writes a whole new version and then flips `vc:version`, so readers never see a
 half-written cache; the version before stays until the next commit, for readers that still hold
@@ -21,22 +25,53 @@ import logging
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import orjson
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
+from features.redis_codec import decode_events, decode_record, encode_event, encode_record
 from features.store import CustomerRecord, Event
 
 logger = logging.getLogger(__name__)
 
 _BATCH = 2000
-# Fields of a customer hash: the only place that knows how a `CustomerRecord` is stored.
-FEATURES_FIELD = b"f"
-VALUE_FIELD = b"v"
-REC_PREFIX = b"r:"
 # Committed versions kept in Redis: the current one and the one before it.
 KEEP_VERSIONS = 2
+
+
+@dataclass(frozen=True)
+class KeyLayout:
+    """Every Redis key valuechain uses, under one prefix (the module docstring lists them)."""
+
+    prefix: str = "vc"
+
+    @property
+    def events_stream(self) -> str:
+        return f"{self.prefix}:events"
+
+    @property
+    def api_keys(self) -> str:
+        return f"{self.prefix}:apikeys"
+
+    @property
+    def rate_limits(self) -> str:
+        return f"{self.prefix}:rl"
+
+
+def redis_client(url: str, *, timeout: float = 5.0, retries: int | None = None) -> redis.Redis:
+    """A pooled client; `timeout` bounds connect and each reply, `retries=0` fails at once."""
+    retry = None if retries is None else Retry(NoBackoff(), retries)
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        health_check_interval=30,
+        retry=retry,
+    )
 
 
 class RedisOnlineStore:
@@ -53,6 +88,7 @@ class RedisOnlineStore:
     ) -> None:
         self._r = client
         self._p = prefix
+        self._layout = KeyLayout(prefix)
         self._max_events = max_events
         self._event_ttl = event_ttl_seconds
         self._cache_s = version_cache_seconds
@@ -61,12 +97,16 @@ class RedisOnlineStore:
         self._meta: tuple[str | None, dict[str, Any]] = (None, {})
 
     @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> RedisOnlineStore:
-        """Connect with a pooled client; `kwargs` go to the store."""
-        client = redis.Redis.from_url(
-            url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30
-        )
-        return cls(client, **kwargs)
+    def from_url(
+        cls, url: str, *, timeout: float = 5.0, retries: int | None = None, **kwargs: Any
+    ) -> RedisOnlineStore:
+        """Connect with a pooled client (see `redis_client`); `kwargs` go to the store."""
+        return cls(redis_client(url, timeout=timeout, retries=retries), **kwargs)
+
+    @property
+    def client(self) -> redis.Redis:
+        """The underlying client (shared by the key store, the rate limiter and the exporter)."""
+        return self._r
 
     def close(self) -> None:
         """Release the connection pool."""
@@ -86,7 +126,7 @@ class RedisOnlineStore:
         count = 0
         pipe = self._r.pipeline(transaction=False)
         for record in records:
-            fields = _encode_record(record)
+            fields = encode_record(record)
             if fields:
                 key = self._customer_key(version, record.customer_id)
                 pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
@@ -151,13 +191,13 @@ class RedisOnlineStore:
         key = self._customer_key(version or "none", customer_id)
         if max_events <= 0:  # LRANGE 0 -1 would be everything, LRANGE 0 0 one event
             raw = cast(Mapping[bytes, bytes], self._r.hgetall(key))
-            return _decode_record(customer_id, raw)
+            return decode_record(customer_id, raw)
         pipe = self._r.pipeline(transaction=False)
         pipe.hgetall(key)
         pipe.lrange(self._events_key(customer_id), 0, max_events - 1)
         fields, raw_events = pipe.execute()
-        record = _decode_record(customer_id, fields)
-        record.events = _decode_events(customer_id, raw_events)
+        record = decode_record(customer_id, fields)
+        record.events = decode_events(customer_id, raw_events)
         return record
 
     def read_customers(self, customer_ids: Sequence[str]) -> list[CustomerRecord]:
@@ -166,7 +206,7 @@ class RedisOnlineStore:
         for cid in customer_ids:
             pipe.hgetall(self._customer_key(version, cid))
         results = pipe.execute()
-        return [_decode_record(cid, f) for cid, f in zip(customer_ids, results, strict=True)]
+        return [decode_record(cid, f) for cid, f in zip(customer_ids, results, strict=True)]
 
     def top_ranking(self, name: str, limit: int) -> list[tuple[str, float]]:
         version = self.current_version()
@@ -194,10 +234,10 @@ class RedisOnlineStore:
         pipe = self._r.pipeline(transaction=True)
         touched: set[str] = set()
         for ev in sorted(events, key=lambda e: e.ts):
-            payload = orjson.dumps(
-                {"i": ev.item_id, "e": ev.event_type, "t": ev.ts, "q": ev.quantity, "a": ev.amount}
-            )
+            payload = encode_event(ev)
             pipe.lpush(self._events_key(ev.customer_id), payload)
+            # The same transaction appends to the durable stream: both or neither.
+            pipe.xadd(self._layout.events_stream, {"c": ev.customer_id, "p": payload})
             touched.add(ev.customer_id)
         for cid in touched:
             pipe.ltrim(self._events_key(cid), 0, self._max_events - 1)
@@ -209,48 +249,3 @@ class RedisOnlineStore:
 
     def _events_key(self, customer_id: str) -> str:
         return f"{self._p}:ev:{customer_id}"
-
-
-def _encode_record(record: CustomerRecord) -> dict[bytes, bytes]:
-    fields = {REC_PREFIX + key.encode(): blob for key, blob in record.rec_state.items()}
-    if record.features:
-        fields[FEATURES_FIELD] = orjson.dumps(record.features)
-    if record.value:
-        fields[VALUE_FIELD] = orjson.dumps(record.value)
-    return fields
-
-
-def _decode_record(customer_id: str, raw: Mapping[bytes, bytes]) -> CustomerRecord:
-    record = CustomerRecord(customer_id)
-    n = len(REC_PREFIX)
-    for key, blob in raw.items():
-        if key == FEATURES_FIELD:
-            record.features = orjson.loads(blob)
-        elif key == VALUE_FIELD:
-            record.value = orjson.loads(blob)
-        elif key.startswith(REC_PREFIX):
-            record.rec_state[key[n:].decode()] = blob
-    return record
-
-
-def _decode_events(customer_id: str, raw_events: Sequence[bytes]) -> list[Event]:
-    """Decode stored events, skipping (and logging) any that cannot be read."""
-    events = []
-    for raw in raw_events:
-        try:
-            events.append(_decode_event(customer_id, raw))
-        except (ValueError, TypeError, KeyError, orjson.JSONDecodeError):
-            logger.warning("skipping an unreadable event of customer %s: %r", customer_id, raw)
-    return events
-
-
-def _decode_event(customer_id: str, raw: bytes) -> Event:
-    data = orjson.loads(raw)
-    return Event(
-        customer_id,
-        data["i"],
-        data["e"],
-        float(data["t"]),
-        int(data.get("q", 1)),
-        float(data.get("a", 0.0)),
-    )

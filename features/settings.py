@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,6 +42,10 @@ class Settings(BaseSettings):
     model_alias: str = "champion"
     event_ttl_days: int = Field(default=30, ge=1)
     max_recent_events: int = Field(default=50, ge=1, le=1000)
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="Log line format of the CLI and the service."
+    )
+    log_level: str = Field(default="INFO", description="Level of valuechain's own logs.")
 
     @field_validator("key_prefix")
     @classmethod

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from limits import parse_many
+from pydantic import Field, field_validator
 
 from features.settings import Settings
 
@@ -25,3 +26,35 @@ class ServiceSettings(Settings):
         ge=0,
         description="How often to check the registry for a moved alias; 0 = never.",
     )
+    demo: bool = Field(
+        default=False,
+        description="Demo mode: start without API keys configured (`valuechain serve --demo`).",
+    )
+    rate_limit: str = Field(
+        default="100/second;3000/minute",
+        description="Requests each API key may make, in `limits` notation (';' separates several).",
+    )
+    redis_timeout_seconds: float = Field(
+        default=0.1,
+        gt=0,
+        le=10,
+        description="Timeout of each request-path Redis call (connect and read).",
+    )
+    breaker_failures: int = Field(
+        default=3, ge=1, description="Consecutive Redis failures that open the circuit breaker."
+    )
+    breaker_reset_seconds: float = Field(
+        default=2.0, gt=0, description="How long the breaker stays open before one trial call."
+    )
+    keys_refresh_seconds: float = Field(
+        default=5.0, gt=0, description="How often each worker reloads the API keys from Redis."
+    )
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit_parses(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"rate_limit {value!r}: {exc}") from exc
+        return value

@@ -1,19 +1,50 @@
-"""Request dependencies: the store, the models and the settings, taken from the app state."""
+"""Request dependencies: the caller's key, the store, the models and the settings (app state)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
 
+from features.api_keys import KeyRole
 from features.store import OnlineStore
 from models.champions import CHURN, LEAD, RECOMMENDER, LoadedModel, ModelSet, Role
 from models.recommender.model import RecommenderModel
 from models.scoring.scorer import TabularScorer
+from service.auth import HEADER, KeyRing, Principal, authorize
 from service.config import ServiceSettings
 from service.errors import CacheMismatch, ModelUnavailable, StoreUnavailable
+from service.metrics import Metrics
+from service.ratelimit import RateLimiter
 from service.scoring import cache_gap
+
+api_key_header = APIKeyHeader(
+    name=HEADER,
+    auto_error=False,
+    description="An API key from `valuechain keys create`; roles read < write < admin.",
+)
+
+
+def _authorize(needed: KeyRole) -> Callable[..., Principal]:
+    def dependency(
+        request: Request, token: Annotated[str | None, Security(api_key_header)]
+    ) -> Principal:
+        keys: KeyRing = request.app.state.keys
+        principal = keys.identify(token)
+        request.state.key_name = principal.name  # for the access log (also on a 403)
+        authorize(principal, needed)
+        limiter: RateLimiter = request.app.state.limiter
+        limiter.check(principal.name)
+        return principal
+
+    return dependency
+
+
+READ = Depends(_authorize(KeyRole.read))
+WRITE = Depends(_authorize(KeyRole.write))
+ADMIN = Depends(_authorize(KeyRole.admin))
 
 
 def get_settings(request: Request) -> ServiceSettings:
@@ -32,6 +63,11 @@ def get_cached_store(request: Request) -> OnlineStore:
     if store.current_version() is None:
         raise StoreUnavailable("the feature cache is empty; run `valuechain materialize` first")
     return store
+
+
+def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
 
 
 def get_models(request: Request) -> ModelSet:
@@ -58,6 +94,7 @@ SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
 StoreDep = Annotated[OnlineStore, Depends(get_store)]
 CachedStoreDep = Annotated[OnlineStore, Depends(get_cached_store)]
 ModelsDep = Annotated[ModelSet, Depends(get_models)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 RecommenderDep = Annotated[LoadedModel[RecommenderModel], Depends(_require(RECOMMENDER))]
 ChurnDep = Annotated[LoadedModel[TabularScorer], Depends(_require(CHURN))]
 LeadDep = Annotated[LoadedModel[TabularScorer], Depends(_require(LEAD))]

@@ -1,8 +1,10 @@
-"""The OpenAPI document, with the lead request body of the lead champion being served.
+"""The OpenAPI document: the truth about the configured limits and the lead champion's fields.
 
-`POST /v1/leads/score` takes whatever fields the lead champion was trained on, so its request
-schema cannot be a static model: it is built from the champion's feature specs and rebuilt when
-the champion changes (promote, rollback, a new training picked up by the hot swap).
+Route signatures carry static bounds (`k <= 1000`); the effective ones come from the settings
+(`MAX_K`, `MAX_BATCH`). `POST /v1/leads/score` takes whatever fields the lead champion was
+trained on, so its request schema is built from the champion's feature specs. The document is
+built when first asked for and rebuilt when the lead champion changes (promote, rollback, a new
+training picked up by the hot swap).
 """
 
 from __future__ import annotations
@@ -14,14 +16,20 @@ from fastapi.openapi.utils import get_openapi
 
 from models.champions import ModelSet
 from models.scoring.fields import record_schema
+from service.config import ServiceSettings
 from service.scoring import lead_id_fields
 
 LEAD_PATH = "/v1/leads/score"
 FIELDS, BATCH = "LeadFields", "LeadBatch"
+# Request bodies whose lists are bounded by MAX_BATCH: schema name -> list field.
+BATCH_LISTS = {
+    "ChurnBatchRequest": "customer_ids",
+    "EventBatchIn": "events",
+}
 
 
-def install_openapi(app: FastAPI, max_batch: int) -> None:
-    """Serve an OpenAPI document whose lead body follows the loaded lead champion."""
+def install_openapi(app: FastAPI, settings: ServiceSettings) -> None:
+    """Serve an OpenAPI document with the configured limits and the loaded lead champion."""
     built_for: list[Any] = [object()]  # the (version, run id) the cached document describes
 
     def openapi() -> dict[str, Any]:
@@ -35,12 +43,30 @@ def install_openapi(app: FastAPI, max_batch: int) -> None:
                 description=app.description,
                 routes=app.routes,
             )
-            _lead_body(schema, models, max_batch)
-            app.openapi_schema = schema
+            _lead_body(schema, models, settings.max_batch)
+            app.openapi_schema = with_limits(schema, settings)
             built_for[0] = key
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def with_limits(schema: dict[str, Any], settings: ServiceSettings) -> dict[str, Any]:
+    """Set `k` and `limit` maxima and the batch lists' maxItems from `settings`."""
+    maxima = {"k": settings.max_k, "limit": settings.max_batch}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for param in operation.get("parameters", []):
+                if param.get("name") in maxima and param.get("in") == "query":
+                    param["schema"]["maximum"] = maxima[param["name"]]
+                    param["description"] = (
+                        param.get("description", "") + f" At most {maxima[param['name']]}."
+                    ).strip()
+    components = schema.get("components", {}).get("schemas", {})
+    for name, field in BATCH_LISTS.items():
+        if name in components:
+            components[name]["properties"][field]["maxItems"] = settings.max_batch
+    return schema
 
 
 def _lead_body(schema: dict[str, Any], models: ModelSet | None, max_batch: int) -> None:

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def _whole(value: object) -> object:
+    # JSON Schema counts 12.0 as an integer; strict pydantic would reject it.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Integers of strict models: 12 and 12.0 pass; true, "12" and 12.5 do not. The bounds come before
+# the validator, inside the type: otherwise pydantic writes `ge`/`le` into the JSON schema, which
+# JSON Schema ignores (schemathesis then sends values the API rejects).
+COUNT_MAX = 1_000_000
+Count = Annotated[int, Field(ge=0, le=COUNT_MAX), BeforeValidator(_whole)]
+CompanySize = Annotated[int, Field(ge=0, le=10_000_000), BeforeValidator(_whole)]
+Quantity = Annotated[int, Field(ge=1, le=10000), BeforeValidator(_whole)]
 
 
 class Health(BaseModel):
@@ -71,7 +87,7 @@ class ChurnScore(BaseModel):
 
 
 class ChurnBatchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     customer_ids: list[str] = Field(min_length=1)
 
 
@@ -143,7 +159,7 @@ class ModelInfo(BaseModel):
 
 
 class EventIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
     customer_id: str = Field(min_length=1, max_length=200)
     item_id: str = Field(min_length=1, max_length=200)
     event_type: Literal["view", "cart", "purchase"]
@@ -153,12 +169,12 @@ class EventIn(BaseModel):
         le=4_102_444_800,
         description="Unix seconds (before 2100); default: now.",
     )
-    quantity: int = Field(default=1, ge=1, le=10000)
+    quantity: Quantity = 1
     amount: float = Field(default=0.0, ge=0, le=1e9)
 
 
 class EventBatchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     events: list[EventIn] = Field(min_length=1)
 
 
@@ -234,19 +250,40 @@ class ErrorBody(BaseModel):
 
     detail: str | list[dict[str, Any]]
     code: str = Field(
-        description="not_found, invalid_request, payload_too_large, "
-        "model_unavailable, store_unavailable, cache_mismatch"
+        description="malformed_body (400), unauthorized (401), forbidden (403), not_found (404), "
+        "payload_too_large (413), invalid_request (422), rate_limited (429), "
+        "model_unavailable, store_unavailable, cache_mismatch (503)"
     )
 
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "Unknown id"}
 }
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {
         "model": ErrorBody,
-        "description": "Model not loaded, cache empty, Redis down, or (churn) a champion whose "
-        "features the cache does not hold",
+        "description": "Model not loaded, cache empty, Redis down or slow, or (churn) a "
+        "champion whose features the cache does not hold",
+        "headers": RETRY_AFTER,
     },
     422: {"model": ErrorBody, "description": "Invalid request; detail names each field"},
 }
+PROTECTED: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Missing, unknown or revoked API key"},
+    403: {"model": ErrorBody, "description": "The key's role may not call this route"},
+    429: {
+        "model": ErrorBody,
+        "description": "Over the key's rate limit",
+        "headers": RETRY_AFTER,
+    },
+}
+WITH_BODY: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The body is not valid JSON"},
+    413: {"model": ErrorBody, "description": "The body is larger than MAX_BODY_BYTES"},
+}
+
+
+class ModelsLoaded(BaseModel):
+    models: dict[str, str | None] = Field(description="Loaded champion version per role.")
+    errors: dict[str, str] = Field(description="Why a role's latest champion failed to load.")

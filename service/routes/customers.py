@@ -7,11 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from service.customer360 import customer_360, segment_overview
-from service.deps import CachedStoreDep, ModelsDep
+from service.deps import READ, CachedStoreDep, ModelsDep
 from service.errors import NotFound
-from service.schemas import NOT_FOUND, UNAVAILABLE, Customer360, Segments
+from service.schemas import NOT_FOUND, PROTECTED, UNAVAILABLE, Customer360, Segments
 
-router = APIRouter(prefix="/v1", tags=["customers"], responses=UNAVAILABLE)
+router = APIRouter(
+    prefix="/v1", tags=["customers"], dependencies=[READ], responses={**UNAVAILABLE, **PROTECTED}
+)
 
 
 @router.get("/segments", response_model=Segments)

@@ -7,18 +7,33 @@ import time
 from fastapi import APIRouter, status
 
 from features.store import Event
-from service.deps import ModelsDep, SettingsDep, StoreDep
+from service.deps import WRITE, ModelsDep, SettingsDep, StoreDep
 from service.errors import BadRequest
-from service.schemas import UNAVAILABLE, EventBatchIn, EventIn, EventsAccepted
+from service.schemas import (
+    PROTECTED,
+    UNAVAILABLE,
+    WITH_BODY,
+    EventBatchIn,
+    EventIn,
+    EventsAccepted,
+)
 
-router = APIRouter(prefix="/v1", tags=["events"], responses=UNAVAILABLE)
+router = APIRouter(
+    prefix="/v1",
+    tags=["events"],
+    dependencies=[WRITE],
+    responses={**UNAVAILABLE, **PROTECTED, **WITH_BODY},
+)
 
 
 @router.post("/events", response_model=EventsAccepted, status_code=status.HTTP_202_ACCEPTED)
 def post_events(
     body: EventIn | EventBatchIn, store: StoreDep, models: ModelsDep, settings: SettingsDep
 ) -> EventsAccepted:
-    """Store one event or a batch; the customer's next recommendations reflect them at once."""
+    """Store one event or a batch; the next recommendations reflect them at once.
+
+    Accepted (202) means stored in Redis twice in one transaction: the customer's recent events
+    and the durable stream that `valuechain events export` carries to training."""
     incoming = body.events if isinstance(body, EventBatchIn) else [body]
     if len(incoming) > settings.max_batch:
         raise BadRequest(f"at most {settings.max_batch} events per request, got {len(incoming)}")

@@ -8,14 +8,19 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from models.recommender.model import RecResult, UnknownItemError
-from service.deps import RecommenderDep, SettingsDep
+from service.deps import READ, RecommenderDep, SettingsDep
 from service.errors import BadRequest, NotFound
-from service.schemas import NOT_FOUND, UNAVAILABLE, Recommendations, RecommendedItem
+from service.schemas import NOT_FOUND, PROTECTED, UNAVAILABLE, Recommendations, RecommendedItem
 
-router = APIRouter(prefix="/v1/items", tags=["recommendations"], responses=UNAVAILABLE)
+router = APIRouter(
+    prefix="/v1/items",
+    tags=["recommendations"],
+    dependencies=[READ],
+    responses={**UNAVAILABLE, **PROTECTED},
+)
 
 ItemId = Annotated[str, Path(min_length=1, max_length=200)]
-K = Annotated[int, Query(ge=1, le=1000)]
+K = Annotated[int, Query(ge=1, le=1000, description="How many items.")]
 
 
 @router.get("/{item_id}/similar", response_model=Recommendations, responses=NOT_FOUND)

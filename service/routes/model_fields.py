@@ -6,11 +6,17 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path
 
-from service.deps import ModelsDep
+from service.deps import READ, ModelsDep
 from service.model_info import describe
-from service.schemas import UNAVAILABLE, ModelInfo
+from service.schemas import PROTECTED, UNAVAILABLE, ModelInfo
 
-router = APIRouter(prefix="/v1/models", tags=["scores"], responses=UNAVAILABLE)
+# Readers of scores may see what the models take (a client builds its lead form from it).
+router = APIRouter(
+    prefix="/v1/models",
+    tags=["scores"],
+    dependencies=[READ],
+    responses={**UNAVAILABLE, **PROTECTED},
+)
 
 
 @router.get("/{role}", response_model=ModelInfo)

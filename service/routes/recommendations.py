@@ -7,12 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from models.recommender.model import RecFilters, RecResult
-from service.customer_state import recent_events, recommender_state
-from service.deps import RecommenderDep, SettingsDep, StoreDep
+from service.customer_state import recommend_for, upsell_for
+from service.deps import READ, MetricsDep, RecommenderDep, SettingsDep, StoreDep
 from service.errors import BadRequest
-from service.schemas import UNAVAILABLE, Recommendations, RecommendedItem
+from service.schemas import PROTECTED, UNAVAILABLE, Recommendations, RecommendedItem
 
-router = APIRouter(prefix="/v1/customers", tags=["recommendations"], responses=UNAVAILABLE)
+router = APIRouter(
+    prefix="/v1/customers",
+    tags=["recommendations"],
+    dependencies=[READ],
+    responses={**UNAVAILABLE, **PROTECTED},
+)
 
 CustomerId = Annotated[str, Path(min_length=1, max_length=200)]
 K = Annotated[int, Query(ge=1, le=1000, description="How many items (at most the server's max_k).")]
@@ -24,6 +29,7 @@ def recommend(
     store: StoreDep,
     rec: RecommenderDep,
     settings: SettingsDep,
+    metrics: MetricsDep,
     k: K = 10,
     category: Annotated[str | None, Query(description="Only items of this category.")] = None,
     exclude: Annotated[list[str] | None, Query(description="Item ids never to return.")] = None,
@@ -32,29 +38,34 @@ def recommend(
     ] = None,
     include_purchased: Annotated[bool, Query(description="Allow items already bought.")] = False,
 ) -> Recommendations:
-    """ "Recommended for you": ranked items with a reason each; recent events count at once."""
+    """ "Recommended for you": ranked items with a reason each; recent events count at once.
+
+    While the cache is unavailable: popular items of the customer's segment, `fallback` set."""
     _check_k(k, settings.max_k)
-    record = store.read_customer(customer_id, settings.max_recent_events)
     filters = RecFilters(
         category=category,
         exclude=frozenset(exclude or ()),
         price_max=price_max,
         include_purchased=include_purchased,
     )
-    state, recent = recommender_state(record, rec.model), recent_events(record, rec.model)
-    result = rec.model.recommend(state, recent, k, filters, segment=record.features.get("region"))
+    max_events = settings.max_recent_events
+    result = recommend_for(store, rec.model, customer_id, k, filters, max_events, metrics)
     return _response(result, rec.version, customer_id=customer_id)
 
 
 @router.get("/{customer_id}/upsell", response_model=Recommendations)
 def upsell(
-    customer_id: CustomerId, store: StoreDep, rec: RecommenderDep, settings: SettingsDep, k: K = 5
+    customer_id: CustomerId,
+    store: StoreDep,
+    rec: RecommenderDep,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+    k: K = 5,
 ) -> Recommendations:
     """Upgrade options: the same categories the customer buys, a higher price tier."""
     _check_k(k, settings.max_k)
-    record = store.read_customer(customer_id, settings.max_recent_events)
-    state, recent = recommender_state(record, rec.model), recent_events(record, rec.model)
-    result = rec.model.upsell(state, recent, k, RecFilters())
+    max_events = settings.max_recent_events
+    result = upsell_for(store, rec.model, customer_id, k, max_events, metrics)
     return _response(result, rec.version, customer_id=customer_id)
 
 

@@ -6,11 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query
 
-from service.deps import CachedStoreDep, LeadDep, ServedChurnDep, SettingsDep
+from service.deps import READ, WRITE, CachedStoreDep, LeadDep, ServedChurnDep, SettingsDep
 from service.errors import BadRequest, NotFound
 from service.schemas import (
     NOT_FOUND,
+    PROTECTED,
     UNAVAILABLE,
+    WITH_BODY,
     AtRisk,
     ChurnBatch,
     ChurnBatchRequest,
@@ -28,15 +30,15 @@ LEAD_BODY = (
     "field or a value of the wrong type (e.g. a boolean for a number) is a 422 naming it."
 )
 
-router = APIRouter(prefix="/v1", tags=["scores"], responses=UNAVAILABLE)
+router = APIRouter(prefix="/v1", tags=["scores"], responses={**UNAVAILABLE, **PROTECTED})
 
 
-@router.get("/customers/at-risk", response_model=AtRisk)
+@router.get("/customers/at-risk", response_model=AtRisk, dependencies=[READ])
 def at_risk(
     store: CachedStoreDep,
     churn: ServedChurnDep,
     settings: SettingsDep,
-    limit: Annotated[int, Query(ge=1, le=10000)] = 50,
+    limit: Annotated[int, Query(ge=1, le=10000, description="How many customers.")] = 50,
 ) -> AtRisk:
     """Customers by churn risk, highest first, with reasons (for retention campaigns).
 
@@ -50,7 +52,12 @@ def at_risk(
     return AtRisk(customers=found, model_version=churn.version)
 
 
-@router.get("/customers/{customer_id}/churn", response_model=ChurnScore, responses=NOT_FOUND)
+@router.get(
+    "/customers/{customer_id}/churn",
+    response_model=ChurnScore,
+    responses=NOT_FOUND,
+    dependencies=[READ],
+)
 def churn_one(
     customer_id: Annotated[str, Path(min_length=1, max_length=200)],
     store: CachedStoreDep,
@@ -63,7 +70,7 @@ def churn_one(
     return found[0]
 
 
-@router.post("/churn/score", response_model=ChurnBatch)
+@router.post("/churn/score", response_model=ChurnBatch, responses=WITH_BODY, dependencies=[READ])
 def churn_batch(
     body: ChurnBatchRequest, store: CachedStoreDep, churn: ServedChurnDep, settings: SettingsDep
 ) -> ChurnBatch:
@@ -76,7 +83,7 @@ def churn_batch(
     return ChurnBatch(results=found, not_found=missing, model_version=churn.version)
 
 
-@router.post("/leads/score", response_model=LeadScores)
+@router.post("/leads/score", response_model=LeadScores, responses=WITH_BODY, dependencies=[WRITE])
 def score_leads(
     body: Annotated[dict[str, Any], Body(description=LEAD_BODY)],
     lead: LeadDep,

@@ -38,12 +38,19 @@ VALUECHAIN = [sys.executable, "-m", "cli"]
 
 @dataclass(frozen=True)
 class World:
-    """A materialized world: where its data is and the environment its commands ran with."""
+    """A materialized world: where its data is and the environment its commands ran with.
+
+    `keys` maps each role to an API key created with `valuechain keys create`.
+    """
 
     data: Path
     env: dict[str, str]
     settings: ServiceSettings
     retrain_output: str
+    keys: dict[str, str]
+
+    def headers(self, role: str = "admin") -> dict[str, str]:
+        return {"X-API-Key": self.keys[role]}
 
 
 def run_cli(env: dict[str, str], *args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -93,6 +100,12 @@ def world(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[
     run_cli(env, "generate", "--out", data, "--customers", "1500", "--seed", "7")
     # The nightly retrain as one command: the three models, the value table, materialize.
     retrain = run_cli(env, "train", "all", "--data", data, "--value-out", data / "value.parquet")
+    keys = {
+        role: run_cli(env, "keys", "create", "--name", f"test-{role}", "--role", role)
+        .stdout.strip()
+        .splitlines()[-1]
+        for role in ("read", "write", "admin")
+    }
     settings = ServiceSettings(
         redis_url=redis_url,
         key_prefix=prefix,
@@ -100,21 +113,22 @@ def world(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[
         state_dir=base / "var",
         model_refresh_seconds=0,
         max_batch=50,
+        rate_limit="100000/second",  # schemathesis and the budget tests must not hit it
     )
-    yield World(data, env, settings, retrain.stdout + retrain.stderr)
+    yield World(data, env, settings, retrain.stdout + retrain.stderr, keys)
     drop_prefix(redis_url, prefix)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
 @contextmanager
-def served(app: FastAPI) -> Iterator[httpx.Client]:
+def served(app: FastAPI, headers: dict[str, str] | None = None) -> Iterator[httpx.Client]:
     """Serve `app` with uvicorn on a free local port; yield an HTTP client pointed at it."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -123,8 +137,9 @@ def served(app: FastAPI) -> Iterator[httpx.Client]:
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("the API did not start")
         time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+        with httpx.Client(base_url=base, timeout=60, headers=headers) as client:
             yield client
     finally:
         server.should_exit = True
@@ -137,6 +152,20 @@ def drop_prefix(redis_url: str, prefix: str) -> None:
     keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
     for start in range(0, len(keys), 1000):
         client.delete(*keys[start : start + 1000])
+
+
+def admin_headers(settings: ServiceSettings) -> dict[str, str]:
+    """Create an admin key in `settings`' store (as `valuechain keys create` does); its header."""
+    from features.api_keys import ApiKeyStore, KeyRole
+    from features.redis_store import redis_client
+
+    assert settings.redis_url
+    client = redis_client(settings.redis_url)
+    try:
+        key = ApiKeyStore(client, settings.key_prefix).replace("test-admin", KeyRole.admin)
+    finally:
+        client.close()
+    return {"X-API-Key": key}
 
 
 def cli_env(base: Path, redis_url: str, prefix: str) -> dict[str, str]:
@@ -154,6 +183,6 @@ def cli_env(base: Path, redis_url: str, prefix: str) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def api(world: World) -> Iterator[httpx.Client]:
-    """The app served by uvicorn on a free local port; an HTTP client pointed at it."""
-    with served(create_app(world.settings)) as client:
+    """The app served by uvicorn on a free local port; a client with an admin key."""
+    with served(create_app(world.settings), world.headers("admin")) as client:
         yield client

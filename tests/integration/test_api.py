@@ -112,6 +112,13 @@ def test_lead_scores_single_and_batch(api: httpx.Client) -> None:
     assert batch.status_code == 200 and len(batch.json()["results"]) == 2
 
 
+@pytest.mark.parametrize("field", ["company_size", "email_opens"])
+def test_a_bool_is_not_a_number(api: httpx.Client, field: str) -> None:
+    # Guards `false` accepted as a number (pydantic's lax mode turned it into 0).
+    resp = api.post("/v1/leads/score", json={"source": "web", field: False})
+    assert resp.status_code == 422 and field in resp.text
+
+
 def test_a_lead_with_missing_fields_still_gets_a_score(api: httpx.Client) -> None:
     resp = api.post("/v1/leads/score", json={"lead_id": "L2", "source": "web"})
     assert resp.status_code == 200

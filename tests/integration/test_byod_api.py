@@ -28,7 +28,7 @@ from features.settings import Settings
 from models.champions import LoadedModel, ModelSet
 from service.config import ServiceSettings
 from service.main import create_app
-from tests.integration.conftest import cli_env, drop_prefix, invoke_cli, served
+from tests.integration.conftest import admin_headers, cli_env, drop_prefix, invoke_cli, served
 from training import registry
 from training.scoring.train import TrainConfig, train_scorer
 
@@ -118,7 +118,7 @@ def byod(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[B
 
 @pytest.fixture(scope="module")
 def api(byod: Byod) -> Iterator[httpx.Client]:
-    with served(create_app(byod.settings)) as client:
+    with served(create_app(byod.settings), admin_headers(byod.settings)) as client:
         yield client
 
 
@@ -260,7 +260,7 @@ def test_a_champion_the_cache_cannot_serve_is_reported_not_scored(byod: Byod) ->
     config = TrainConfig("churn", "won", "app_id", n_trials=1)
     other = train_scorer(byod.leads, config, byod.base / "other-churn").scorer
     models = ModelSet(churn=LoadedModel("valuechain-churn", "99", None, other))
-    with served(create_app(byod.settings, models=models)) as client:
+    with served(create_app(byod.settings, models=models), admin_headers(byod.settings)) as client:
         ready = client.get("/readyz")
         assert ready.status_code == 503
         assert "does not hold" in ready.json()["errors"]["churn"]
@@ -295,7 +295,7 @@ def test_the_lead_schema_follows_a_hot_swap(byod: Byod, tmp_path: Path) -> None:
     bundle = train_scorer(table, TrainConfig("lead", "closed", "deal", n_trials=1), tmp_path / "b")
     mlflow_settings = Settings(mlflow_tracking_uri=byod.settings.mlflow_tracking_uri)
     settings = byod.settings.model_copy(update={"model_refresh_seconds": 0.3})
-    with served(create_app(settings)) as client:
+    with served(create_app(settings), admin_headers(settings)) as client:
         assert "age" in {f["name"] for f in client.get("/v1/models/lead").json()["fields"]}
         first = client.get("/openapi.json").json()["components"]["schemas"]["LeadFields"]
         with registry.training_run(mlflow_settings, run_name="other-lead"):

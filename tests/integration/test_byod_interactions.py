@@ -14,7 +14,7 @@ import pytest
 
 from service.config import ServiceSettings
 from service.main import create_app
-from tests.integration.conftest import cli_env, drop_prefix, invoke_cli, served
+from tests.integration.conftest import admin_headers, cli_env, drop_prefix, invoke_cli, served
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +51,7 @@ def setup(
         state_dir=base / "var",
         model_refresh_seconds=0,
     )
-    with served(create_app(settings)) as client:
+    with served(create_app(settings), admin_headers(settings)) as client:
         yield client, frame, base, env
     drop_prefix(redis_url, prefix)
 

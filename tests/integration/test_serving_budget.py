@@ -1,4 +1,6 @@
-"""The serving budget: one Redis round trip per entity, no pandas per request, one BLAS thread."""
+"""The serving budget: one Redis round trip per entity, no pandas per request, one BLAS thread.
+
+(The rate limiter's counter is one more round trip, on its own connection pool: not counted.)"""
 
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ def counted(world: World) -> Iterator[TestClient]:
         version_cache_seconds=3600,
     )
     app = create_app(world.settings, store=store, models=load_models(world.settings))
-    with TestClient(app) as client:
+    with TestClient(app, headers=world.headers("write")) as client:
         yield client
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.load import DataError, find_table, load_dir, load_table, write_frame
+from features.load import DataError, load_world, write_frame
 from training.value import rfm
 from training.value.lifetime import ClvModel, fit_clv, predict_clv
 from training.value.summary import TimeUnit, summarize_transactions
@@ -270,11 +270,8 @@ def value_table_from_dir(
     naming file, column and row on invalid data.
     """
     base = Path(data_dir)
-    tables = load_dir(base, "customers", "interactions")
-    try:
-        items: pd.DataFrame | None = load_table(find_table(base, "items"), "items")
-    except DataError:
-        items = None
+    tables = load_world(base)  # interactions include the exported API events in events/
+    items = tables.get("items")
     interactions = tables["interactions"]
     if as_of is None:
         if interactions.empty:

@@ -1,0 +1,67 @@
+"""Per-key rate limits (`RATE_LIMIT`, e.g. `100/second;3000/minute`) with the `limits` library.
+
+Counters live in Redis (a sliding-window counter per key and limit), so every worker and every
+replica shares them. A rate limiter must not turn a Redis outage into errors for everyone: when
+Redis fails or the breaker is open, each worker counts in its own memory instead (the same
+limits, per worker), and switches back when Redis answers again.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+import redis
+from limits import RateLimitItem, parse_many
+from limits.storage import MemoryStorage, RedisStorage
+from limits.strategies import SlidingWindowCounterRateLimiter
+
+from service.breaker import RedisBreaker
+from service.errors import RateLimited, StoreUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+class RateLimiter:
+    """`check(name)` raises `RateLimited` (429 with Retry-After) when a key is over its limit."""
+
+    def __init__(
+        self, spec: str, client: redis.Redis | None, prefix: str, breaker: RedisBreaker
+    ) -> None:
+        self._items: list[RateLimitItem] = parse_many(spec)
+        self._breaker = breaker
+        self._shared = None
+        if client is not None:
+            storage = RedisStorage(
+                "redis://", connection_pool=client.connection_pool, key_prefix=prefix
+            )
+            self._shared = SlidingWindowCounterRateLimiter(storage)
+        self._local = SlidingWindowCounterRateLimiter(MemoryStorage())
+
+    def check(self, name: str) -> None:
+        """Count one request of key `name`; raise `RateLimited` when a limit is exceeded."""
+        for item in self._items:
+            limiter, allowed = self._local, None
+            if self._shared is not None:
+                try:
+                    allowed = self._breaker.call(self._shared.hit, item, name)
+                    limiter = self._shared
+                except StoreUnavailable:
+                    allowed = None  # Redis out: count in this worker instead
+            if allowed is None:
+                allowed = limiter.hit(item, name)
+            if not allowed:
+                wait = _retry_after(limiter, item, name)
+                raise RateLimited(
+                    f"rate limit {item} exceeded for this key; retry in {wait} s", retry_after=wait
+                )
+
+
+def _retry_after(limiter: SlidingWindowCounterRateLimiter, item: RateLimitItem, name: str) -> int:
+    """Whole seconds until the window lets the key through again (1 if Redis cannot say)."""
+    try:
+        stats = limiter.get_window_stats(item, name)
+    except redis.RedisError:
+        return 1
+    return max(1, math.ceil(stats.reset_time - time.time()))
