@@ -17,9 +17,6 @@ def _whole(value: object) -> object:
 # Integers of strict models: 12 and 12.0 pass; true, "12" and 12.5 do not. The bounds come before
 # the validator, inside the type: otherwise pydantic writes `ge`/`le` into the JSON schema, which
 # JSON Schema ignores (schemathesis then sends values the API rejects).
-COUNT_MAX = 1_000_000
-Count = Annotated[int, Field(ge=0, le=COUNT_MAX), BeforeValidator(_whole)]
-CompanySize = Annotated[int, Field(ge=0, le=10_000_000), BeforeValidator(_whole)]
 Quantity = Annotated[int, Field(ge=1, le=10000), BeforeValidator(_whole)]
 
 

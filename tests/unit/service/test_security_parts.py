@@ -39,12 +39,15 @@ def test_the_schema_carries_the_configured_limits() -> None:
                 "get": {"parameters": [{"name": "k", "in": "query", "schema": {"maximum": 1000}}]}
             }
         },
-        "components": {"schemas": {"LeadBatchIn": {"properties": {"leads": {"type": "array"}}}}},
+        "components": {
+            "schemas": {"ChurnBatchRequest": {"properties": {"customer_ids": {"type": "array"}}}}
+        },
     }
     settings = ServiceSettings(_env_file=None, max_k=40, max_batch=7)
     out = with_limits(schema, settings)
     assert out["paths"]["/r"]["get"]["parameters"][0]["schema"]["maximum"] == 40
-    assert out["components"]["schemas"]["LeadBatchIn"]["properties"]["leads"]["maxItems"] == 7
+    batch = out["components"]["schemas"]["ChurnBatchRequest"]["properties"]["customer_ids"]
+    assert batch["maxItems"] == 7
 
 
 def test_rate_limit_setting_is_checked() -> None:
