@@ -1,8 +1,9 @@
 """Train a churn or lead scorer from any table: search, blend, refit, calibrate, write a bundle.
 
-Steps: type the columns, split (time or stratified), search LightGBM and a logistic model on
-the validation slice, choose their log-odds blend weight on validation, refit on train +
-validation, calibrate on the calibration slice, derive tier thresholds, write the bundle.
+Steps: type the columns, split (time or stratified), choose among default LightGBM, tuned
+LightGBM, logistic regression and their blends on the selection folds (`select.py`), refit the
+winner on train + validation, calibrate on the held-out calibration slice, derive tier
+thresholds, write the bundle. The calibration slice is also the promotion gate's data.
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ from models.scoring.scorer import (
 )
 from models.scoring.specs import encode_frame
 from training.scoring import calibrate, evaluate, linear, tune
-from training.scoring.split import Splits, split_rows
+from training.scoring.select import Selection, select_model
+from training.scoring.split import CV_FOLDS, CV_REPEATS, Fold, Splits, selection_folds, split_rows
 from training.scoring.table import TableSpec, infer_spec, read_labels, read_times
 
 logger = logging.getLogger(__name__)
 
-BLEND_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+IMPORTANCE_ROWS = 20_000
 
 
 @dataclass
@@ -46,7 +48,7 @@ class TrainConfig:
     id_col: str | None = None
     time_col: str | None = None
     feature_text: dict[str, str] = field(default_factory=dict)
-    n_trials: int = 8
+    n_trials: int = 20
     threads: int = 1
     seed: int = 0
     allow_linear: bool = True
@@ -62,11 +64,13 @@ class TrainResult:
     scorer: TabularScorer
     metrics: dict[str, float]
     params: dict[str, Any]
-    trials: list[tune.Trial]
+    trials: list[tune.CvResult]
     importance: dict[str, float]
     booster: lgb.Booster | None
     example: pd.DataFrame
     holdout: tuple[np.ndarray, np.ndarray]  # (labels, out-of-fold calibrated probabilities)
+    holdout_rows: np.ndarray  # positions of the held-out calibration rows in the training frame
+    candidates: dict[str, float]  # validation AUC of every candidate
 
 
 @dataclass
@@ -76,7 +80,8 @@ class _Fit:
     linear_spec: dict[str, Any] | None
     params: dict[str, Any]
     val_metrics: dict[str, float]
-    trials: list[tune.Trial]
+    trials: list[tune.CvResult]
+    candidates: dict[str, float]
 
 
 def train_scorer(df: pd.DataFrame, config: TrainConfig, bundle_dir: Path) -> TrainResult:
@@ -96,6 +101,7 @@ def train_scorer(df: pd.DataFrame, config: TrainConfig, bundle_dir: Path) -> Tra
     (bundle_dir / CALIBRATION_FILE).write_text(json.dumps(cal_spec))
     tiers = calibrate.tiers_for(config.kind, Calibrator(cal_spec)(raw_cal))
     metrics = evaluate.metrics(y_cal, oof)
+    metrics["holdout_roc_auc_raw"] = float(roc_auc_score(y_cal, raw_cal))
     metrics["brier_uncalibrated"] = float(np.mean((1 / (1 + np.exp(-raw_cal)) - y_cal) ** 2))
     metrics.update({f"cv_brier_{m}": b for m, b in briers.items()})
     metrics.update({f"val_{k}": v for k, v in fit.val_metrics.items()})
@@ -106,7 +112,8 @@ def train_scorer(df: pd.DataFrame, config: TrainConfig, bundle_dir: Path) -> Tra
         Manifest(kind=config.kind, data_hash=config.data_hash, as_of=as_of, details=details),
     )
     scorer = TabularScorer.load(bundle_dir, config.kind)
-    importance = _importance(scorer, x[splits.calibration])
+    # Contributions cost a tree walk per row and feature: a sample of held-out rows is enough.
+    importance = _importance(scorer, x[splits.calibration[:IMPORTANCE_ROWS]])
     example = pd.DataFrame(x[:5], columns=spec.feature_names)
     return TrainResult(
         bundle_dir,
@@ -118,55 +125,94 @@ def train_scorer(df: pd.DataFrame, config: TrainConfig, bundle_dir: Path) -> Tra
         fit.booster,
         example,
         (y_cal, oof),
+        splits.calibration,
+        fit.candidates,
     )
 
 
 def _fit_models(
     x: np.ndarray, y: np.ndarray, splits: Splits, spec: TableSpec, config: TrainConfig
 ) -> _Fit:
-    """Search both model families on validation, pick the blend weight, refit on train+val."""
-    tr, val = splits.train, splits.validation
-    cats = [j for j, f in enumerate(spec.features) if f.kind == CATEGORICAL]
+    """Choose the model on the selection folds, then refit it on the development rows."""
     specs = list(spec.features)
-    data = (x[tr], y[tr], x[val], y[val])
-    trials = tune.search(data, cats, config.n_trials, config.threads, config.seed)
-    best = trials[0]
-    weight, c = 1.0, None
-    val_metrics = {"auc_lightgbm": best.val_auc, "auc_chosen": best.val_auc}
-    if config.allow_linear:
-        c, c_scores = linear.search_linear(*data, specs)
-        lin_val = linear.linear_raw(linear.fit_linear(x[tr], y[tr], specs, c), specs, x[val])
-        weight, blend_scores = _choose_weight(best.raw_val, lin_val, y[val])
-        val_metrics.update({f"auc_linear_C{k}": v for k, v in c_scores.items()})
-        val_metrics.update({f"auc_blend_w{w}": v for w, v in blend_scores.items()})
-        val_metrics["auc_chosen"] = blend_scores[weight]
-    tv = np.concatenate([tr, val])
-    rounds = max(1, round(best.best_iteration * len(tv) / len(tr)))
-    booster = (
-        tune.fit_final(
-            best.choice, rounds, x[tv], y[tv], cats, spec.feature_names, config.threads, config.seed
-        )
-        if weight > 0
-        else None
+    folds, cross_validated = selection_folds(y, splits, config.seed)
+    sel = select_model(
+        x,
+        y,
+        folds,
+        specs,
+        config.n_trials,
+        allow_linear=config.allow_linear,
+        threads=config.threads,
+        seed=config.seed,
     )
-    lin = linear.fit_linear(x[tv], y[tv], specs, c) if weight < 1 and c is not None else None
+    dev = np.concatenate([splits.train, splits.validation])
+    booster = _final_booster(sel, x, y, folds, splits, spec, config) if sel.weight > 0 else None
+    lin = None
+    if sel.weight < 1 and sel.linear_c is not None:
+        lin = linear.fit_linear(x[dev], y[dev], specs, sel.linear_c)
     params = {
-        **best.choice,
-        "rounds": rounds,
-        "blend_weight_lightgbm": weight,
-        "linear_C": c,
+        **(sel.choice or {}),
+        "chosen": sel.name,
+        "rounds": booster.current_iteration() if booster is not None else 0,
+        "blend_weight_lightgbm": sel.weight,
+        "linear_C": sel.linear_c,
         "split": "time" if splits.by_time else "stratified",
+        "selection": _selection_name(folds, cross_validated),
     }
-    return _Fit(weight, booster, lin, params, val_metrics, trials)
+    val_metrics = {f"auc_{_slug(k)}": v for k, v in sel.candidates.items()}
+    val_metrics["auc_chosen"] = sel.val_auc
+    return _Fit(sel.weight, booster, lin, params, val_metrics, sel.trials, sel.candidates)
 
 
-def _choose_weight(
-    lgb_raw: np.ndarray, lin_raw: np.ndarray, y: np.ndarray
-) -> tuple[float, dict[float, float]]:
-    """The LightGBM weight of the log-odds blend with the best validation AUC (ties: more trees)."""
-    scores = {w: float(roc_auc_score(y, w * lgb_raw + (1 - w) * lin_raw)) for w in BLEND_WEIGHTS}
-    best = max(scores, key=lambda w: (round(scores[w], 4), w))
-    return best, scores
+def _final_booster(
+    sel: Selection,
+    x: np.ndarray,
+    y: np.ndarray,
+    folds: list[Fold],
+    splits: Splits,
+    spec: TableSpec,
+    config: TrainConfig,
+) -> lgb.Booster:
+    """The chosen LightGBM fitted on every development row (the search may have sampled)."""
+    choice = sel.choice or {}
+    cats = [j for j, f in enumerate(spec.features) if f.kind == CATEGORICAL]
+    dev = np.concatenate([splits.train, splits.validation])
+    fit_rows = float(np.mean([len(f.fit) for f in folds]))
+    if choice and len(folds) == 1 and fit_rows < len(splits.train):
+        # The search saw a sample: the rounds it found do not carry over to all rows, so the
+        # full train slice learns with early stopping on the full validation slice instead.
+        tr, val = splits.train, splits.validation
+        return tune.fit_early_stopped(
+            choice,
+            (x[tr], y[tr], x[val], y[val]),
+            cats,
+            spec.feature_names,
+            config.threads,
+            config.seed,
+        )
+    rounds = round(sel.rounds * len(dev) / fit_rows) if choice else tune.DEFAULT_ROUNDS
+    return tune.fit_final(
+        choice,
+        max(1, rounds),
+        x[dev],
+        y[dev],
+        cats,
+        spec.feature_names,
+        config.threads,
+        config.seed,
+    )
+
+
+def _selection_name(folds: list[Fold], cross_validated: bool) -> str:
+    if cross_validated:
+        return f"repeated stratified {CV_FOLDS}-fold x{CV_REPEATS}"
+    return f"validation slice ({len(folds[0].fit)} fit / {len(folds[0].val)} validation rows)"
+
+
+def _slug(name: str) -> str:
+    """An MLflow-safe metric name of a candidate."""
+    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name.lower()).strip("_")
 
 
 def _write_models(bundle_dir: Path, fit: _Fit, x_cal: np.ndarray, spec: TableSpec) -> np.ndarray:
