@@ -79,14 +79,14 @@ def select_model(
         for b in boosters:
             w, candidates[f"{b.name} + logistic blend"] = _best_weight(y_val, b.raw, lin_raw)
             options.append((f"{b.name} + logistic blend", b, w, c))
-    name, booster, weight, c = max(options, key=lambda o: candidates[o[0]])
+    name, booster, weight, chosen_c = max(options, key=lambda o: candidates[o[0]])
     logger.info("validation AUC by candidate: %s; chosen %s (w=%g)", candidates, name, weight)
     return Selection(
         name,
         booster.choice if booster is not None else None,
         booster.rounds if booster is not None else 0,
         weight,
-        c,
+        chosen_c,
         candidates[name],
         candidates,
         trials,
