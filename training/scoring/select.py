@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
+from scipy.stats import rankdata
 
 from models.scoring.specs import FeatureSpec
 from training.scoring import linear, tune
@@ -93,8 +93,19 @@ def select_model(
     )
 
 
+def fast_auc(y: np.ndarray, score: np.ndarray) -> float:
+    """ROC-AUC by the rank-sum formula (ties averaged), equal to scikit-learn's `roc_auc_score`.
+
+    The blend scan computes hundreds of AUCs; scikit-learn's input checks dominate its cost.
+    """
+    ranks = rankdata(score)
+    pos = y == 1
+    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
 def _mean_auc(y_val: list[np.ndarray], raw: list[np.ndarray]) -> float:
-    return float(np.mean([roc_auc_score(y, r) for y, r in zip(y_val, raw, strict=True)]))
+    return float(np.mean([fast_auc(y, r) for y, r in zip(y_val, raw, strict=True)]))
 
 
 def _linear_cv(

@@ -13,6 +13,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from models.scoring.scorer import TabularScorer
 from models.scoring.specs import encode_frame
+from training.scoring.select import fast_auc
 from training.scoring.split import split_rows
 from training.scoring.table import TableError, infer_spec, read_labels
 from training.scoring.train import TrainConfig, train_scorer
@@ -155,3 +156,10 @@ def test_a_probability_on_a_threshold_reaches_that_tier(trained: TabularScorer) 
     thresholds = np.asarray(trained.manifest.details["tiers"]["thresholds"], dtype=float)
     assert trained.tiers(thresholds) == ["high", "medium"]
     assert trained.tiers(np.nextafter(thresholds, 0)) == ["medium", "low"]
+
+
+def test_fast_auc_matches_scikit_learn_with_ties() -> None:
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 500)
+    score = np.round(rng.normal(size=500) + y, 1)  # rounded: many ties
+    assert fast_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
