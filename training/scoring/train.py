@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,30 +30,15 @@ from models.scoring.scorer import (
 )
 from models.scoring.specs import encode_frame
 from training.scoring import calibrate, evaluate, linear, tune
-from training.scoring.select import Selection, select_model
-from training.scoring.split import CV_FOLDS, CV_REPEATS, Fold, Splits, selection_folds, split_rows
+from training.scoring.fit import Fit, TrainConfig, fit_models, refit_all
+from training.scoring.split import Splits, split_rows
 from training.scoring.table import TableSpec, infer_spec, read_labels, read_times
+
+__all__ = ["TrainConfig", "TrainResult", "train_scorer"]
 
 logger = logging.getLogger(__name__)
 
 IMPORTANCE_ROWS = 20_000
-
-
-@dataclass
-class TrainConfig:
-    """What to train: the task kind and the table's column roles, plus search settings."""
-
-    kind: str
-    label: str
-    id_col: str | None = None
-    time_col: str | None = None
-    feature_text: dict[str, str] = field(default_factory=dict)
-    n_trials: int = 20
-    threads: int = 1
-    seed: int = 0
-    allow_linear: bool = True
-    source: str = "table"
-    data_hash: str | None = None
 
 
 @dataclass
@@ -73,17 +58,6 @@ class TrainResult:
     candidates: dict[str, float]  # validation AUC of every candidate
 
 
-@dataclass
-class _Fit:
-    weight: float
-    booster: lgb.Booster | None
-    linear_spec: dict[str, Any] | None
-    params: dict[str, Any]
-    val_metrics: dict[str, float]
-    trials: list[tune.CvResult]
-    candidates: dict[str, float]
-
-
 def train_scorer(df: pd.DataFrame, config: TrainConfig, bundle_dir: Path) -> TrainResult:
     """Train on `df` and write a bundle into `bundle_dir` (created; should be fresh)."""
     if config.kind not in ("churn", "lead"):
@@ -93,9 +67,12 @@ def train_scorer(df: pd.DataFrame, config: TrainConfig, bundle_dir: Path) -> Tra
     times = read_times(df, config.time_col, config.source) if config.time_col else None
     x = encode_frame(df, list(spec.features))
     splits = split_rows(y, times, config.seed)
-    fit = _fit_models(x, y, splits, spec, config)
+    fit = fit_models(x, y, splits, spec, config)
     bundle_dir.mkdir(parents=True, exist_ok=True)
     raw_cal = _write_models(bundle_dir, fit, x[splits.calibration], spec)
+    if fit.cross_validated:
+        fit = refit_all(fit, x, y, splits, spec, config)
+        _write_models(bundle_dir, fit, x[:0], spec)
     y_cal = y[splits.calibration]
     cal_spec, oof, briers = calibrate.choose_calibration(raw_cal, y_cal, config.seed)
     (bundle_dir / CALIBRATION_FILE).write_text(json.dumps(cal_spec))
@@ -130,92 +107,7 @@ def train_scorer(df: pd.DataFrame, config: TrainConfig, bundle_dir: Path) -> Tra
     )
 
 
-def _fit_models(
-    x: np.ndarray, y: np.ndarray, splits: Splits, spec: TableSpec, config: TrainConfig
-) -> _Fit:
-    """Choose the model on the selection folds, then refit it on the development rows."""
-    specs = list(spec.features)
-    folds, cross_validated = selection_folds(y, splits, config.seed)
-    sel = select_model(
-        x,
-        y,
-        folds,
-        specs,
-        config.n_trials,
-        allow_linear=config.allow_linear,
-        threads=config.threads,
-        seed=config.seed,
-    )
-    dev = np.concatenate([splits.train, splits.validation])
-    booster = _final_booster(sel, x, y, folds, splits, spec, config) if sel.weight > 0 else None
-    lin = None
-    if sel.weight < 1 and sel.linear_c is not None:
-        lin = linear.fit_linear(x[dev], y[dev], specs, sel.linear_c)
-    params = {
-        **(sel.choice or {}),
-        "chosen": sel.name,
-        "rounds": booster.current_iteration() if booster is not None else 0,
-        "blend_weight_lightgbm": sel.weight,
-        "linear_C": sel.linear_c,
-        "split": "time" if splits.by_time else "stratified",
-        "selection": _selection_name(folds, cross_validated),
-    }
-    val_metrics = {f"auc_{_slug(k)}": v for k, v in sel.candidates.items()}
-    val_metrics["auc_chosen"] = sel.val_auc
-    return _Fit(sel.weight, booster, lin, params, val_metrics, sel.trials, sel.candidates)
-
-
-def _final_booster(
-    sel: Selection,
-    x: np.ndarray,
-    y: np.ndarray,
-    folds: list[Fold],
-    splits: Splits,
-    spec: TableSpec,
-    config: TrainConfig,
-) -> lgb.Booster:
-    """The chosen LightGBM fitted on every development row (the search may have sampled)."""
-    choice = sel.choice or {}
-    cats = [j for j, f in enumerate(spec.features) if f.kind == CATEGORICAL]
-    dev = np.concatenate([splits.train, splits.validation])
-    fit_rows = float(np.mean([len(f.fit) for f in folds]))
-    if choice and len(folds) == 1 and fit_rows < len(splits.train):
-        # The search saw a sample: the rounds it found do not carry over to all rows, so the
-        # full train slice learns with early stopping on the full validation slice instead.
-        tr, val = splits.train, splits.validation
-        return tune.fit_early_stopped(
-            choice,
-            (x[tr], y[tr], x[val], y[val]),
-            cats,
-            spec.feature_names,
-            config.threads,
-            config.seed,
-        )
-    rounds = round(sel.rounds * len(dev) / fit_rows) if choice else tune.DEFAULT_ROUNDS
-    return tune.fit_final(
-        choice,
-        max(1, rounds),
-        x[dev],
-        y[dev],
-        cats,
-        spec.feature_names,
-        config.threads,
-        config.seed,
-    )
-
-
-def _selection_name(folds: list[Fold], cross_validated: bool) -> str:
-    if cross_validated:
-        return f"repeated stratified {CV_FOLDS}-fold x{CV_REPEATS}"
-    return f"validation slice ({len(folds[0].fit)} fit / {len(folds[0].val)} validation rows)"
-
-
-def _slug(name: str) -> str:
-    """An MLflow-safe metric name of a candidate."""
-    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name.lower()).strip("_")
-
-
-def _write_models(bundle_dir: Path, fit: _Fit, x_cal: np.ndarray, spec: TableSpec) -> np.ndarray:
+def _write_models(bundle_dir: Path, fit: Fit, x_cal: np.ndarray, spec: TableSpec) -> np.ndarray:
     """Write model.txt / linear.json; return the blended raw scores of the calibration slice."""
     raw = np.zeros(len(x_cal))
     if fit.booster is not None:
@@ -230,7 +122,7 @@ def _write_models(bundle_dir: Path, fit: _Fit, x_cal: np.ndarray, spec: TableSpe
 def _details(
     spec: TableSpec,
     config: TrainConfig,
-    fit: _Fit,
+    fit: Fit,
     method: str,
     tiers: dict[str, Any],
     metrics: dict[str, float],
