@@ -24,8 +24,8 @@ VALIDATION_FRACTION = 0.15
 CALIBRATION_FRACTION = 0.15
 CV_MAX_ROWS = 20_000  # development rows up to which repeated k-fold decides
 CV_FOLDS, CV_REPEATS = 5, 2
-SEARCH_FIT_ROWS = 100_000  # rows the search trains on when one slice decides
-SEARCH_VAL_ROWS = 50_000
+SEARCH_FIT_ROWS = 50_000  # rows the search trains on when one slice decides
+SEARCH_VAL_ROWS = 25_000
 
 
 @dataclass(frozen=True)
