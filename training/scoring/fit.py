@@ -1,11 +1,8 @@
 """Fit the chosen tabular model: selection on the folds, then the final fit on every row.
 
 `fit_models` chooses among the candidates (`select.py`) and refits the winner on the development
-rows (train + validation); the calibration slice stays held out, for calibration, the reported
-metrics and the promotion gate. On small tables `refit_all` then fits the served model once more
-on every row, calibration slice included: there 15% more rows are worth more than the exact
-match between the calibrated model and the one that learned (the held-out metrics stay those of
-the development model, an honest and slightly pessimistic estimate).
+rows (train + validation). The calibration slice stays held out from the served model, so its
+calibration, the reported metrics and the promotion gate all describe exactly the model served.
 """
 
 from __future__ import annotations
@@ -148,33 +145,3 @@ def _selection_name(folds: list[Fold], cross_validated: bool) -> str:
 def _slug(name: str) -> str:
     """An MLflow-safe metric name of a candidate."""
     return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name.lower()).strip("_")
-
-
-def refit_all(
-    fit: Fit, x: np.ndarray, y: np.ndarray, splits: Splits, spec: TableSpec, config: TrainConfig
-) -> Fit:
-    """The same models fitted on every row, LightGBM rounds scaled by the row count."""
-    dev = len(splits.train) + len(splits.validation)
-    booster = None
-    if fit.booster is not None:
-        rounds = max(1, round(fit.booster.current_iteration() * len(y) / dev))
-        cats = [j for j, f in enumerate(spec.features) if f.kind == CATEGORICAL]
-        booster = tune.fit_final(
-            fit.choice or {}, rounds, x, y, cats, spec.feature_names, config.threads, config.seed
-        )
-    lin = fit.linear_spec
-    if lin is not None:
-        lin = linear.fit_linear(x, y, list(spec.features), float(lin["C"]))
-    rounds_all = booster.current_iteration() if booster is not None else 0
-    params = {**fit.params, "rounds": rounds_all, "final_fit_rows": len(y)}
-    return Fit(
-        fit.weight,
-        booster,
-        lin,
-        params,
-        fit.val_metrics,
-        fit.trials,
-        fit.candidates,
-        fit.choice,
-        fit.cross_validated,
-    )

@@ -30,7 +30,7 @@ from models.scoring.scorer import (
 )
 from models.scoring.specs import encode_frame
 from training.scoring import calibrate, evaluate, linear, tune
-from training.scoring.fit import Fit, TrainConfig, fit_models, refit_all
+from training.scoring.fit import Fit, TrainConfig, fit_models
 from training.scoring.split import Splits, split_rows
 from training.scoring.table import TableSpec, infer_spec, read_labels, read_times
 
@@ -70,9 +70,6 @@ def train_scorer(df: pd.DataFrame, config: TrainConfig, bundle_dir: Path) -> Tra
     fit = fit_models(x, y, splits, spec, config)
     bundle_dir.mkdir(parents=True, exist_ok=True)
     raw_cal = _write_models(bundle_dir, fit, x[splits.calibration], spec)
-    if fit.cross_validated:
-        fit = refit_all(fit, x, y, splits, spec, config)
-        _write_models(bundle_dir, fit, x[:0], spec)
     y_cal = y[splits.calibration]
     cal_spec, oof, briers = calibrate.choose_calibration(raw_cal, y_cal, config.seed)
     (bundle_dir / CALIBRATION_FILE).write_text(json.dumps(cal_spec))

@@ -163,3 +163,14 @@ def test_fast_auc_matches_scikit_learn_with_ties() -> None:
     y = rng.integers(0, 2, 500)
     score = np.round(rng.normal(size=500) + y, 1)  # rounded: many ties
     assert fast_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+
+
+def test_small_table_is_chosen_by_k_fold_never_below_the_baselines(
+    trained: TabularScorer,
+) -> None:
+    params = trained.manifest.details["params"]
+    assert params["selection"].startswith("repeated stratified 5-fold")
+    metrics = trained.manifest.details["metrics"]
+    assert metrics["val_auc_chosen"] >= max(
+        metrics["val_auc_default_lightgbm"], metrics["val_auc_logistic_regression"]
+    )
