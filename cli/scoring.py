@@ -16,15 +16,15 @@ from typing import Any
 import pandas as pd
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from cli import train_report as report
 from cli.app import train_app
 from cli.common import fail, parse_as_of, status
 from features.atomic import staged_dir
 from features.load import DataError
 from features.settings import get_settings
 from models.bundle import BundleError, hash_files
-from training.registry import RegistryError, training_run
+from training.registry import RegistryError, log_promotion, training_run
 from training.scoring import calibrate
 from training.scoring.table import TableError, read_table, require_columns
 from training.scoring.train import TrainConfig, train_scorer
@@ -55,7 +55,15 @@ ASOF_HELP = "Labels must close by this date (default: the last event in --data).
 NOREG_HELP = "Log to MLflow but do not register the model (no champion change)."
 BUNDLE_OUT_HELP = "Also copy the trained bundle to this directory."
 TEXT_HELP = 'JSON file of reason templates, e.g. {"recency_days": "idle {value:.0f} days"}.'
-TRIALS_HELP = "Number of LightGBM configurations searched on the validation slice."
+TRIALS_HELP = (
+    "Optuna trials of the LightGBM search (each judged on all selection folds); "
+    "0 keeps default LightGBM, logistic regression and their blend."
+)
+MARGIN_HELP = (
+    "Promotion gate: the new version becomes @champion only if its holdout ROC-AUC is at least "
+    "the champion's (scored on the same rows) minus this margin; otherwise @challenger."
+)
+FORCE_HELP = "Make the new version @champion even if it is worse than the current champion."
 BANDS_HELP = (
     "Tier thresholds on the calibrated probability, descending, comma-separated: churn "
     "high,medium (default 0.66,0.33); lead A,B,C (default: the top 10%/30%/60% of held-out leads)."
@@ -129,15 +137,28 @@ def _train(kind: str, options: dict[str, Any]) -> None:
         with tempfile.TemporaryDirectory() as tmp, training_run(settings, f"train-{kind}") as run:
             with status(f"training {kind} scorer on {len(df)} rows ..."):
                 result = train_scorer(df, config, Path(tmp) / "bundle")
-                from training.scoring import track  # mlflow.lightgbm is slow to import
+                from training.scoring import gate, track  # mlflow.lightgbm is slow to import
 
                 track.log_training(result, config, df)
-                version = None if options["no_register"] else track.register(settings, result)
+                version, promotion = None, None
+                if not options["no_register"]:
+                    promotion = gate.judge(
+                        settings,
+                        result,
+                        df,
+                        Path(tmp) / "champion",
+                        margin=options["promotion_margin"],
+                        force=options["force"],
+                    )
+                    log_promotion(promotion, gate.baselines(result))
+                    version = track.register(settings, result, alias=promotion.alias)
             if options["out_bundle"] is not None:
                 _copy_bundle(result.bundle_dir, Path(options["out_bundle"]))
     except _ERRORS as exc:
         raise fail(str(exc)) from exc
-    _print_summary(kind, result.metrics, result.params, run.info.run_id, version)
+    report.summary(kind, result.metrics, result.params, run.info.run_id)
+    report.selection(result.candidates, result.params["chosen"])
+    report.promotion(version, promotion)
 
 
 def _bands(kind: str, text: str | None) -> tuple[float, ...] | None:
@@ -160,33 +181,6 @@ def _copy_bundle(src: Path, dst: Path) -> None:
         shutil.copytree(src, staging, dirs_exist_ok=True)
 
 
-def _print_summary(
-    kind: str, metrics: dict[str, float], params: dict[str, Any], run_id: str, version: Any
-) -> None:
-    table = Table(title=f"{kind} scorer (held-out calibration slice)")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for key in (
-        "roc_auc",
-        "pr_auc",
-        "log_loss",
-        "brier",
-        "brier_uncalibrated",
-        "lift_top_decile",
-        "val_auc_chosen",
-    ):
-        table.add_row(key, f"{metrics[key]:.4f}")
-    console.print(table)
-    console.print(
-        f"blend weight (LightGBM) {params['blend_weight_lightgbm']}, "
-        f"{params['rounds']} rounds; MLflow run {run_id}"
-    )
-    if version is not None:
-        console.print(f"registered {version.name} version {version.version} as @champion")
-    else:
-        console.print("not registered (--no-register)")
-
-
 def _train_options(
     table: Path | None,
     label: str | None,
@@ -200,6 +194,8 @@ def _train_options(
     feature_text: Path | None,
     trials: int,
     tier_thresholds: str | None,
+    promotion_margin: float,
+    force: bool,
 ) -> dict[str, Any]:
     return dict(locals())
 
@@ -224,8 +220,10 @@ def train_churn(
     no_register: bool = typer.Option(False, "--no-register", help=NOREG_HELP),
     out_bundle: Path | None = typer.Option(None, "--out-bundle", help=BUNDLE_OUT_HELP),
     feature_text: Path | None = typer.Option(None, "--feature-text", help=TEXT_HELP),
-    trials: int = typer.Option(8, "--trials", min=1, max=64, help=TRIALS_HELP),
+    trials: int = typer.Option(20, "--trials", min=0, max=200, help=TRIALS_HELP),
     tier_thresholds: str | None = typer.Option(None, "--tier-thresholds", help=BANDS_HELP),
+    promotion_margin: float = typer.Option(0.0, "--promotion-margin", min=0.0, help=MARGIN_HELP),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Train the churn scorer (probability, 0-100 score, high/medium/low risk, reasons)."""
     options = _train_options(
@@ -241,6 +239,8 @@ def train_churn(
         feature_text,
         trials,
         tier_thresholds,
+        promotion_margin,
+        force,
     )
     _train("churn", {**options, "definition": definition.value})
 
@@ -259,8 +259,10 @@ def train_lead(
     no_register: bool = typer.Option(False, "--no-register", help=NOREG_HELP),
     out_bundle: Path | None = typer.Option(None, "--out-bundle", help=BUNDLE_OUT_HELP),
     feature_text: Path | None = typer.Option(None, "--feature-text", help=TEXT_HELP),
-    trials: int = typer.Option(8, "--trials", min=1, max=64, help=TRIALS_HELP),
+    trials: int = typer.Option(20, "--trials", min=0, max=200, help=TRIALS_HELP),
     tier_thresholds: str | None = typer.Option(None, "--tier-thresholds", help=BANDS_HELP),
+    promotion_margin: float = typer.Option(0.0, "--promotion-margin", min=0.0, help=MARGIN_HELP),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
 ) -> None:
     """Train the lead scorer (probability, 0-100 score, grade A-D, reasons)."""
     _train(
@@ -278,5 +280,7 @@ def train_lead(
             feature_text,
             trials,
             tier_thresholds,
+            promotion_margin,
+            force,
         ),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import mlflow
@@ -163,3 +163,86 @@ def _champion_history(client: MlflowClient, model_name: str) -> list[str]:
     tags = client.get_registered_model(model_name).tags or {}
     raw = tags.get(_HISTORY_TAG, "")
     return [v for v in raw.split(",") if v]
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """The promotion gate's verdict on a new version: the alias it gets and why.
+
+    Any model kind can use it: the caller measures the new model and the current champion on
+    the same validation data with a higher-is-better metric and passes both here.
+    """
+
+    alias: str  # CHAMPION or CHALLENGER
+    metric: str
+    new: float
+    champion: float | None
+    champion_version: str | None
+    margin: float
+    forced: bool
+    reason: str
+
+
+def current_champion(settings: Settings, model_name: str) -> str | None:
+    """The version `model_name@champion` points at, or None when there is none yet."""
+    client = configure(settings)
+    try:
+        return str(client.get_model_version_by_alias(model_name, CHAMPION).version)
+    except MlflowException:
+        return None
+
+
+def decide_promotion(
+    metric: str,
+    new: float,
+    champion: float | None,
+    champion_version: str | None,
+    *,
+    margin: float = 0.0,
+    force: bool = False,
+) -> Promotion:
+    """Champion if `new >= champion - margin` (or forced, or there is no comparable champion).
+
+    Args:
+        metric: Name of the higher-is-better metric both values are.
+        new: The new model's metric on the validation data.
+        champion: The current champion's metric on the same data; None when there is no
+            champion or it cannot be scored on this data.
+        champion_version: The current champion's version, if any.
+        margin: How much worse than the champion the new model may be and still take over.
+        force: Promote whatever the metrics say.
+    """
+    if champion_version is None:
+        alias, reason = CHAMPION, "first model"
+    elif champion is None:
+        alias, reason = CHAMPION, f"champion version {champion_version} cannot score this data"
+    else:
+        compare = f"{metric} {new:.4f} vs champion version {champion_version} {champion:.4f}"
+        if new >= champion - margin:
+            alias, reason = CHAMPION, f"{compare}: no worse than the champion (margin {margin:g})"
+        elif force:
+            alias, reason = CHAMPION, f"{compare}: worse, promoted by --force"
+        else:
+            alias, reason = CHALLENGER, f"{compare}: worse by more than the margin {margin:g}"
+    return Promotion(alias, metric, new, champion, champion_version, margin, force, reason)
+
+
+def log_promotion(promotion: Promotion, baselines: dict[str, float] | None = None) -> None:
+    """Record the verdict in the active MLflow run: tags, metrics and `promotion.json`."""
+    mlflow.set_tags(
+        {
+            "promotion.alias": promotion.alias,
+            "promotion.reason": promotion.reason,
+            "promotion.champion_version": promotion.champion_version or "",
+        }
+    )
+    values = {"promotion.new": promotion.new, "promotion.margin": promotion.margin}
+    if promotion.champion is not None:
+        values["promotion.champion"] = promotion.champion
+    values.update({f"baseline.{_metric_key(k)}": v for k, v in (baselines or {}).items()})
+    mlflow.log_metrics(values)
+    mlflow.log_dict({**asdict(promotion), "baselines": baselines or {}}, "promotion.json")
+
+
+def _metric_key(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name.lower())

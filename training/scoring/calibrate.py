@@ -1,8 +1,10 @@
 """Probability calibration on held-out data and the tier thresholds of the bundle.
 
 Platt scaling and isotonic regression are both fitted on the calibration slice; the one with
-the lower cross-validated Brier score wins (isotonic overfits small slices, Platt underfits
-bent curves). Both are stored as JSON for `models.scoring.scorer.Calibrator`.
+the lower cross-validated Brier score wins (Platt underfits bent curves). Isotonic is only a
+candidate from ISOTONIC_MIN_ROWS rows on: below that its steps follow the slice's noise, and a
+cross-validated Brier on a few hundred rows is too noisy to catch it. Both are stored as JSON
+for `models.scoring.scorer.Calibrator`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from models.scoring.scorer import Calibrator
 from models.scoring.tiers import BANDS
 
 METHODS = ("platt", "isotonic")
+ISOTONIC_MIN_ROWS = 1000  # scikit-learn's guidance: isotonic overfits below ~1,000 samples
 CHURN_TIERS = ("high", "medium", "low")
 # Churn risk reads as a probability: high from 0.66, medium from 0.33, low below (the fixed
 # bands CRM users know, e.g. Klaviyo's). A tier of "top 10%" called a 0.73 probability "low".
@@ -60,9 +63,10 @@ def choose_calibration(
     Returns:
         (calibration spec, out-of-fold probabilities of the winner, Brier per method).
     """
-    oof = {m: out_of_fold(m, raw, y, seed) for m in METHODS}
+    methods = METHODS if len(y) >= ISOTONIC_MIN_ROWS else ("platt",)
+    oof = {m: out_of_fold(m, raw, y, seed) for m in methods}
     briers = {m: float(brier_score_loss(y, p)) for m, p in oof.items()}
-    best = min(METHODS, key=lambda m: briers[m])
+    best = min(methods, key=lambda m: briers[m])
     spec = fit_calibration(best, raw, y)
     spec["cv_brier"] = briers
     return spec, oof[best], briers

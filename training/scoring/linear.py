@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
 
 from models.scoring.reasons import CATEGORICAL
 from models.scoring.scorer import LinearPart
@@ -81,19 +80,3 @@ def linear_raw(spec: dict[str, Any], specs: list[FeatureSpec], x: np.ndarray) ->
     """Log-odds of the linear model, through the same code the runtime uses."""
     raw: np.ndarray = LinearPart(spec, specs).contributions(x).sum(axis=1)
     return raw
-
-
-def search_linear(
-    x_train: np.ndarray,
-    y_train: np.ndarray,
-    x_val: np.ndarray,
-    y_val: np.ndarray,
-    specs: list[FeatureSpec],
-) -> tuple[float, dict[str, float]]:
-    """Choose the regularization C on the validation slice; return (C, {C: val AUC})."""
-    scores = {}
-    for c in C_GRID:
-        spec = fit_linear(x_train, y_train, specs, c)
-        scores[c] = float(roc_auc_score(y_val, linear_raw(spec, specs, x_val)))
-    best = max(scores, key=lambda c: scores[c])
-    return best, {str(c): s for c, s in scores.items()}

@@ -1,8 +1,13 @@
-"""Train / validation / calibration splits: by time when there is a time column, else stratified.
+"""Train / validation / calibration splits and the folds that choose the model.
 
 With a time column the latest rows are the calibration slice and the rows before them the
 validation slice, so hyper-parameters and calibration are always chosen on data later than the
 data the model learned from. Rows sharing a timestamp (e.g. a snapshot) stay in one slice.
+
+Model selection runs on train + validation (the development rows). A small table without a time
+column is judged by repeated stratified k-fold - one slice of a few hundred rows is too noisy to
+rank models by. A time split or a large table uses the validation slice, with the search's rows
+sampled so its cost stays bounded; the final fit always uses every row.
 """
 
 from __future__ import annotations
@@ -11,12 +16,24 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 
 from training.scoring.table import TableError
 
 VALIDATION_FRACTION = 0.15
 CALIBRATION_FRACTION = 0.15
+CV_MAX_ROWS = 20_000  # development rows up to which repeated k-fold decides
+CV_FOLDS, CV_REPEATS = 5, 2
+SEARCH_FIT_ROWS = 50_000  # rows the search trains on when one slice decides
+SEARCH_VAL_ROWS = 25_000
+
+
+@dataclass(frozen=True)
+class Fold:
+    """Row positions a candidate is fitted on and those it is judged on."""
+
+    fit: np.ndarray
+    val: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -92,3 +109,33 @@ def _start_of_tail(counts: np.ndarray, end: int, need: float) -> int:
         start -= 1
         total += counts[start]
     return start
+
+
+def selection_folds(y: np.ndarray, splits: Splits, seed: int = 0) -> tuple[list[Fold], bool]:
+    """The folds that rank candidates, and whether they are k-fold over the development rows.
+
+    Args:
+        y: 0/1 labels of every row.
+        splits: The train / validation / calibration slices.
+        seed: Random seed of the folds and of row sampling.
+
+    Returns:
+        (folds, cross_validated). Without cross-validation there is one fold: the (sampled)
+        train slice judged on the (sampled) validation slice.
+    """
+    dev = np.concatenate([splits.train, splits.validation])
+    if not splits.by_time and len(dev) <= CV_MAX_ROWS:
+        cv = RepeatedStratifiedKFold(n_splits=CV_FOLDS, n_repeats=CV_REPEATS, random_state=seed)
+        folds = [Fold(dev[f], dev[v]) for f, v in cv.split(dev, y[dev])]
+        return folds, True
+    fit = sample_rows(splits.train, y, SEARCH_FIT_ROWS, seed)
+    val = sample_rows(splits.validation, y, SEARCH_VAL_ROWS, seed)
+    return [Fold(fit, val)], False
+
+
+def sample_rows(rows: np.ndarray, y: np.ndarray, limit: int, seed: int) -> np.ndarray:
+    """At most `limit` of `rows`, stratified by label, in their original order."""
+    if len(rows) <= limit:
+        return rows
+    kept, _ = train_test_split(rows, train_size=limit, stratify=y[rows], random_state=seed)
+    return np.sort(kept)

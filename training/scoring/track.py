@@ -1,8 +1,9 @@
 """Log a trained scorer to MLflow: parameters, metrics, search trials, plots and the models.
 
-Search trials become nested child runs. The full scorer is logged as an MLflow pyfunc model
-(signature + input example; code-defined in `pyfunc_model.py`, no pickle) over the valuechain
-bundle, which `register_bundle` registers.
+Search trials become nested child runs and a table (`search/trials.json`); the validation AUC
+of every candidate goes to `search/candidates.json` and `val_auc_*` metrics. The full scorer is
+logged as an MLflow pyfunc model (signature + input example; code-defined in `pyfunc_model.py`,
+no pickle) over the valuechain bundle, which `register_bundle` registers.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pandas as pd
 from mlflow.models import infer_signature
 
 from features.settings import Settings
-from training.registry import RegisteredVersion, register_bundle
+from training.registry import CHAMPION, RegisteredVersion, register_bundle
 from training.scoring import evaluate
 from training.scoring.train import TrainConfig, TrainResult
 
@@ -48,6 +49,13 @@ def log_training(
             mlflow.log_metrics(
                 {"val_auc": trial.val_auc, "best_iteration": float(trial.best_iteration)}
             )
+    if result.trials:
+        rows = [
+            {**t.choice, "val_auc": t.val_auc, "best_iteration": t.best_iteration}
+            for t in result.trials
+        ]
+        mlflow.log_table(pd.DataFrame(rows), "search/trials.json")
+    mlflow.log_dict(result.candidates, "search/candidates.json")
     y, p = result.holdout
     for name, fig in evaluate.plots(y, p, result.importance).items():
         mlflow.log_figure(fig, f"plots/{name}.png")
@@ -95,9 +103,13 @@ def _log_scorer(result: TrainResult, example: pd.DataFrame) -> None:
     )
 
 
-def register(settings: Settings, result: TrainResult) -> RegisteredVersion:
-    """Register the bundle as the champion of the kind's model name."""
+def register(settings: Settings, result: TrainResult, alias: str = CHAMPION) -> RegisteredVersion:
+    """Register the bundle under the kind's model name and point `alias` at it."""
     name = settings.churn_model if result.scorer.kind == "churn" else settings.lead_model
     return register_bundle(
-        settings, name, result.bundle_dir, description=f"valuechain {result.scorer.kind} scorer"
+        settings,
+        name,
+        result.bundle_dir,
+        alias=alias,
+        description=f"valuechain {result.scorer.kind} scorer",
     )

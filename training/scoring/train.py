@@ -1,16 +1,17 @@
 """Train a churn or lead scorer from any table: search, blend, refit, calibrate, write a bundle.
 
-Steps: type the columns, split (time or stratified), search LightGBM and a logistic model on
-the validation slice, choose their log-odds blend weight on validation, refit on train +
-validation, calibrate on the calibration slice, set the tier thresholds, store the quantiles of
-the calibrated held-out probabilities (for percentiles), write the bundle.
+Steps: type the columns, split (time or stratified), choose among default LightGBM, tuned
+LightGBM, logistic regression and their blends on the selection folds (`select.py`), refit the
+winner on train + validation, calibrate on the held-out calibration slice, derive tier
+thresholds, store the quantiles of the calibrated held-out probabilities (for percentiles),
+write the bundle. The calibration slice is also the promotion gate's data.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,30 +32,15 @@ from models.scoring.scorer import (
 from models.scoring.specs import encode_frame
 from models.scoring.tiers import population_spec
 from training.scoring import calibrate, evaluate, linear, tune
+from training.scoring.fit import Fit, TrainConfig, fit_models
 from training.scoring.split import Splits, split_rows
 from training.scoring.table import TableSpec, infer_spec, read_labels, read_times
 
+__all__ = ["TrainConfig", "TrainResult", "train_scorer"]
+
 logger = logging.getLogger(__name__)
 
-BLEND_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
-
-
-@dataclass
-class TrainConfig:
-    """What to train: the task kind and the table's column roles, plus search settings."""
-
-    kind: str
-    label: str
-    id_col: str | None = None
-    time_col: str | None = None
-    feature_text: dict[str, str] = field(default_factory=dict)
-    n_trials: int = 8
-    threads: int = 1
-    seed: int = 0
-    allow_linear: bool = True
-    source: str = "table"
-    data_hash: str | None = None
-    tier_bands: tuple[float, ...] | None = None  # None: the kind's default (churn: 0.66/0.33)
+IMPORTANCE_ROWS = 20_000
 
 
 @dataclass
@@ -65,21 +51,13 @@ class TrainResult:
     scorer: TabularScorer
     metrics: dict[str, float]
     params: dict[str, Any]
-    trials: list[tune.Trial]
+    trials: list[tune.CvResult]
     importance: dict[str, float]
     booster: lgb.Booster | None
     example: pd.DataFrame
     holdout: tuple[np.ndarray, np.ndarray]  # (labels, out-of-fold calibrated probabilities)
-
-
-@dataclass
-class _Fit:
-    weight: float
-    booster: lgb.Booster | None
-    linear_spec: dict[str, Any] | None
-    params: dict[str, Any]
-    val_metrics: dict[str, float]
-    trials: list[tune.Trial]
+    holdout_rows: np.ndarray  # positions of the held-out calibration rows in the training frame
+    candidates: dict[str, float]  # validation AUC of every candidate
 
 
 def train_scorer(df: pd.DataFrame, config: TrainConfig, bundle_dir: Path) -> TrainResult:
@@ -91,7 +69,7 @@ def train_scorer(df: pd.DataFrame, config: TrainConfig, bundle_dir: Path) -> Tra
     times = read_times(df, config.time_col, config.source) if config.time_col else None
     x = encode_frame(df, list(spec.features))
     splits = split_rows(y, times, config.seed)
-    fit = _fit_models(x, y, splits, spec, config)
+    fit = fit_models(x, y, splits, spec, config)
     bundle_dir.mkdir(parents=True, exist_ok=True)
     raw_cal = _write_models(bundle_dir, fit, x[splits.calibration], spec)
     y_cal = y[splits.calibration]
@@ -100,6 +78,7 @@ def train_scorer(df: pd.DataFrame, config: TrainConfig, bundle_dir: Path) -> Tra
     calibrated = Calibrator(cal_spec)(raw_cal)
     tiers = calibrate.tiers_for(config.kind, calibrated, config.tier_bands)
     metrics = evaluate.metrics(y_cal, oof)
+    metrics["holdout_roc_auc_raw"] = float(roc_auc_score(y_cal, raw_cal))
     metrics["brier_uncalibrated"] = float(np.mean((1 / (1 + np.exp(-raw_cal)) - y_cal) ** 2))
     metrics.update({f"cv_brier_{m}": b for m, b in briers.items()})
     metrics.update({f"val_{k}": v for k, v in fit.val_metrics.items()})
@@ -111,7 +90,8 @@ def train_scorer(df: pd.DataFrame, config: TrainConfig, bundle_dir: Path) -> Tra
         Manifest(kind=config.kind, data_hash=config.data_hash, as_of=as_of, details=details),
     )
     scorer = TabularScorer.load(bundle_dir, config.kind)
-    importance = _importance(scorer, x[splits.calibration])
+    # Contributions cost a tree walk per row and feature: a sample of held-out rows is enough.
+    importance = _importance(scorer, x[splits.calibration[:IMPORTANCE_ROWS]])
     example = pd.DataFrame(x[:5], columns=spec.feature_names)
     return TrainResult(
         bundle_dir,
@@ -123,58 +103,12 @@ def train_scorer(df: pd.DataFrame, config: TrainConfig, bundle_dir: Path) -> Tra
         fit.booster,
         example,
         (y_cal, oof),
+        splits.calibration,
+        fit.candidates,
     )
 
 
-def _fit_models(
-    x: np.ndarray, y: np.ndarray, splits: Splits, spec: TableSpec, config: TrainConfig
-) -> _Fit:
-    """Search both model families on validation, pick the blend weight, refit on train+val."""
-    tr, val = splits.train, splits.validation
-    cats = [j for j, f in enumerate(spec.features) if f.kind == CATEGORICAL]
-    specs = list(spec.features)
-    data = (x[tr], y[tr], x[val], y[val])
-    trials = tune.search(data, cats, config.n_trials, config.threads, config.seed)
-    best = trials[0]
-    weight, c = 1.0, None
-    val_metrics = {"auc_lightgbm": best.val_auc, "auc_chosen": best.val_auc}
-    if config.allow_linear:
-        c, c_scores = linear.search_linear(*data, specs)
-        lin_val = linear.linear_raw(linear.fit_linear(x[tr], y[tr], specs, c), specs, x[val])
-        weight, blend_scores = _choose_weight(best.raw_val, lin_val, y[val])
-        val_metrics.update({f"auc_linear_C{k}": v for k, v in c_scores.items()})
-        val_metrics.update({f"auc_blend_w{w}": v for w, v in blend_scores.items()})
-        val_metrics["auc_chosen"] = blend_scores[weight]
-    tv = np.concatenate([tr, val])
-    rounds = max(1, round(best.best_iteration * len(tv) / len(tr)))
-    booster = (
-        tune.fit_final(
-            best.choice, rounds, x[tv], y[tv], cats, spec.feature_names, config.threads, config.seed
-        )
-        if weight > 0
-        else None
-    )
-    lin = linear.fit_linear(x[tv], y[tv], specs, c) if weight < 1 and c is not None else None
-    params = {
-        **best.choice,
-        "rounds": rounds,
-        "blend_weight_lightgbm": weight,
-        "linear_C": c,
-        "split": "time" if splits.by_time else "stratified",
-    }
-    return _Fit(weight, booster, lin, params, val_metrics, trials)
-
-
-def _choose_weight(
-    lgb_raw: np.ndarray, lin_raw: np.ndarray, y: np.ndarray
-) -> tuple[float, dict[float, float]]:
-    """The LightGBM weight of the log-odds blend with the best validation AUC (ties: more trees)."""
-    scores = {w: float(roc_auc_score(y, w * lgb_raw + (1 - w) * lin_raw)) for w in BLEND_WEIGHTS}
-    best = max(scores, key=lambda w: (round(scores[w], 4), w))
-    return best, scores
-
-
-def _write_models(bundle_dir: Path, fit: _Fit, x_cal: np.ndarray, spec: TableSpec) -> np.ndarray:
+def _write_models(bundle_dir: Path, fit: Fit, x_cal: np.ndarray, spec: TableSpec) -> np.ndarray:
     """Write model.txt / linear.json; return the blended raw scores of the calibration slice."""
     raw = np.zeros(len(x_cal))
     if fit.booster is not None:
@@ -189,7 +123,7 @@ def _write_models(bundle_dir: Path, fit: _Fit, x_cal: np.ndarray, spec: TableSpe
 def _details(
     spec: TableSpec,
     config: TrainConfig,
-    fit: _Fit,
+    fit: Fit,
     method: str,
     tiers: dict[str, Any],
     metrics: dict[str, float],

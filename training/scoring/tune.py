@@ -1,8 +1,10 @@
-"""Hyper-parameter search for the LightGBM scorer on the validation slice only.
+"""LightGBM on the selection folds: the library-default model and an Optuna search.
 
-A small random sample of a grid (always including a conservative default) is trained with early
-stopping on validation log-loss and ranked by validation AUC; class imbalance (none vs
-`scale_pos_weight`) is one of the searched choices. The test period never takes part.
+Every configuration is scored the same way - trained on each fold's fit rows, evaluated by ROC-AUC
+on that fold's validation rows - so the default, the tuned model and the logistic model compete
+on equal terms (`training.scoring.select`). Tuned trials stop early on validation log-loss; the
+search is Optuna's TPE sampler, seeded, with a conservative configuration enqueued first. The
+calibration slice (the promotion gate's data) never takes part.
 """
 
 from __future__ import annotations
@@ -13,124 +15,163 @@ from typing import Any
 
 import lightgbm as lgb
 import numpy as np
+import optuna
 from sklearn.metrics import roc_auc_score
+
+from training.scoring.split import Fold
 
 logger = logging.getLogger(__name__)
 
-GRID: dict[str, list[Any]] = {
-    "learning_rate": [0.02, 0.05],
-    "num_leaves": [4, 8, 16, 31],
-    "min_data_in_leaf": [20, 50, 100],
-    "feature_fraction": [0.6, 0.8, 1.0],
-    "lambda_l2": [0.0, 1.0, 10.0],
-    "balance": ["none", "scale_pos_weight"],
-}
-DEFAULT_TRIAL: dict[str, Any] = {
-    "learning_rate": 0.02,
+CONSERVATIVE: dict[str, Any] = {
+    "learning_rate": 0.03,
     "num_leaves": 8,
     "min_data_in_leaf": 50,
     "feature_fraction": 0.8,
+    "bagging_fraction": 0.8,
     "lambda_l2": 10.0,
-    "balance": "none",
 }
+DEFAULT_ROUNDS = 100  # LightGBM's own default, the "default LightGBM" baseline
 MAX_ROUNDS = 3000
-PATIENCE = 150
+PATIENCE = 100
+_DATASET_PARAMS = {"feature_pre_filter": False, "verbose": -1}
 
 
 @dataclass
-class Trial:
-    """One searched configuration and its validation result."""
+class FoldData:
+    """One fold's LightGBM datasets, built once and reused by every trial (binning is costly)."""
+
+    train: lgb.Dataset
+    valid: lgb.Dataset
+    x_val: np.ndarray
+    y_val: np.ndarray
+    n_fit: int
+
+
+@dataclass
+class CvResult:
+    """A configuration scored on every fold: mean AUC, rounds, per-fold raw validation scores."""
 
     choice: dict[str, Any]
     val_auc: float
     best_iteration: int
-    raw_val: np.ndarray = field(repr=False)
+    raw: list[np.ndarray] = field(repr=False)
+
+
+Trial = CvResult  # a searched configuration, as logged to MLflow
+
+
+def fold_data(
+    x: np.ndarray, y: np.ndarray, folds: list[Fold], categorical: list[int]
+) -> list[FoldData]:
+    """LightGBM datasets of each fold (feature pre-filtering off so trials may vary leaf sizes)."""
+    out = []
+    for fold in folds:
+        train = lgb.Dataset(
+            x[fold.fit],
+            y[fold.fit],
+            categorical_feature=categorical,
+            params=_DATASET_PARAMS,
+            free_raw_data=False,
+        )
+        valid = lgb.Dataset(x[fold.val], y[fold.val], reference=train, params=_DATASET_PARAMS)
+        out.append(FoldData(train, valid, x[fold.val], y[fold.val], len(fold.fit)))
+    return out
 
 
 def base_params(threads: int, seed: int) -> dict[str, Any]:
-    """Parameters shared by every trial."""
-    # Early stopping watches log-loss: on small validation slices AUC is too jumpy and stops
-    # after a handful of rounds. Trials are still ranked by validation AUC.
+    """Parameters shared by every configuration, the library default included."""
     return {
         "objective": "binary",
-        "metric": "binary_logloss",
         "verbose": -1,
         "num_threads": threads,
         "seed": seed,
         "deterministic": True,
         "force_row_wise": True,
-        "bagging_fraction": 0.8,
-        "bagging_freq": 1,
-        "cat_smooth": 10.0,
-        "cat_l2": 10.0,
-        "min_data_per_group": 20,
-        "max_cat_threshold": 32,
     }
 
 
-def lgb_params(choice: dict[str, Any], y: np.ndarray, threads: int, seed: int) -> dict[str, Any]:
-    """Full LightGBM parameters of a searched choice (min_data_in_leaf capped for small data)."""
+def lgb_params(choice: dict[str, Any], n_rows: int, threads: int, seed: int) -> dict[str, Any]:
+    """Full parameters of a searched choice; `{}` is LightGBM's default configuration."""
     params = base_params(threads, seed)
-    params.update({k: v for k, v in choice.items() if k != "balance"})
-    params["min_data_in_leaf"] = int(min(choice["min_data_in_leaf"], max(5, len(y) // 20)))
-    if choice["balance"] == "scale_pos_weight":
-        params["scale_pos_weight"] = float((y == 0).sum() / max(1, (y == 1).sum()))
+    if not choice:
+        return params
+    # Early stopping watches log-loss: on small validation folds AUC is too jumpy and stops
+    # after a handful of rounds. Configurations are still ranked by validation AUC.
+    params.update(
+        {"metric": "binary_logloss", "bagging_freq": 1, "cat_smooth": 10.0, "cat_l2": 10.0}
+    )
+    params.update(choice)
+    params["min_data_in_leaf"] = int(min(choice["min_data_in_leaf"], max(5, n_rows // 20)))
     return params
 
 
-def sample_choices(n_trials: int, seed: int) -> list[dict[str, Any]]:
-    """The default configuration plus `n_trials - 1` distinct random grid points."""
-    rng = np.random.default_rng(seed)
-    choices = [dict(DEFAULT_TRIAL)]
-    attempts = 0
-    while len(choices) < n_trials and attempts < 50 * n_trials:
-        attempts += 1
-        choice = {k: v[int(rng.integers(len(v)))] for k, v in GRID.items()}
-        if choice not in choices:
-            choices.append(choice)
-    return choices
+def cross_validate(
+    choice: dict[str, Any], data: list[FoldData], threads: int, seed: int
+) -> CvResult:
+    """Train `choice` on each fold; `{}` is the default model (100 rounds, no early stopping)."""
+    aucs, rounds, raws = [], [], []
+    for fold in data:
+        params = lgb_params(choice, fold.n_fit, threads, seed)
+        if choice:
+            booster = lgb.train(
+                params,
+                fold.train,
+                num_boost_round=MAX_ROUNDS,
+                valid_sets=[fold.valid],
+                callbacks=[lgb.early_stopping(PATIENCE, verbose=False)],
+            )
+            best = max(1, int(booster.best_iteration or booster.current_iteration()))
+        else:
+            booster, best = lgb.train(params, fold.train, num_boost_round=DEFAULT_ROUNDS), 0
+        raw = np.asarray(booster.predict(fold.x_val, num_iteration=best or None, raw_score=True))
+        aucs.append(float(roc_auc_score(fold.y_val, raw)))
+        rounds.append(best or DEFAULT_ROUNDS)
+        raws.append(raw)
+    return CvResult(dict(choice), float(np.mean(aucs)), round(float(np.mean(rounds))), raws)
 
 
-def run_trial(
-    choice: dict[str, Any],
-    data: tuple[np.ndarray, ...],
-    categorical: list[int],
-    threads: int,
-    seed: int,
-) -> Trial:
-    """Train one configuration with early stopping on the validation slice."""
-    x_tr, y_tr, x_val, y_val = data
-    params = lgb_params(choice, y_tr, threads, seed)
-    train_set = lgb.Dataset(x_tr, y_tr, categorical_feature=categorical, free_raw_data=False)
-    val_set = lgb.Dataset(x_val, y_val, reference=train_set, categorical_feature=categorical)
-    booster = lgb.train(
-        params,
-        train_set,
-        num_boost_round=MAX_ROUNDS,
-        valid_sets=[val_set],
-        callbacks=[lgb.early_stopping(PATIENCE, verbose=False)],
+def _suggest(trial: optuna.Trial) -> dict[str, Any]:
+    return {
+        "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.2, log=True),
+        "num_leaves": trial.suggest_int("num_leaves", 4, 64, log=True),
+        "min_data_in_leaf": trial.suggest_int("min_data_in_leaf", 5, 200, log=True),
+        "feature_fraction": trial.suggest_float("feature_fraction", 0.4, 1.0),
+        "bagging_fraction": trial.suggest_float("bagging_fraction", 0.5, 1.0),
+        "lambda_l2": trial.suggest_float("lambda_l2", 1e-3, 30.0, log=True),
+    }
+
+
+def search(data: list[FoldData], n_trials: int, threads: int, seed: int) -> list[CvResult]:
+    """Optuna TPE search maximising mean fold AUC; every trial, best first."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # trials are logged below and to MLflow
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, n_trials)),
     )
-    best = max(1, int(booster.best_iteration or booster.current_iteration()))
-    raw = np.asarray(booster.predict(x_val, num_iteration=best, raw_score=True))
-    return Trial(choice, float(roc_auc_score(y_val, raw)), best, raw)
+    study.enqueue_trial(CONSERVATIVE)
+    results: list[CvResult] = []
 
-
-def search(
-    data: tuple[np.ndarray, ...],
-    categorical: list[int],
-    n_trials: int = 8,
-    threads: int = 1,
-    seed: int = 0,
-) -> list[Trial]:
-    """Run the search; trials sorted best first by validation AUC."""
-    trials = []
-    for choice in sample_choices(n_trials, seed):
-        trial = run_trial(choice, data, categorical, threads, seed)
+    def objective(trial: optuna.Trial) -> float:
+        result = cross_validate(_suggest(trial), data, threads, seed)
+        # Keep only the best trial's fold predictions: they feed the blend, the rest is waste.
+        if not results or result.val_auc > results[0].val_auc:
+            if results:
+                results[0].raw = []
+            results.insert(0, result)
+        else:
+            result.raw = []
+            results.append(result)
         logger.info(
-            "trial %s: val AUC %.4f at %d rounds", choice, trial.val_auc, trial.best_iteration
+            "trial %d: mean validation AUC %.4f at %d rounds %s",
+            trial.number,
+            result.val_auc,
+            result.best_iteration,
+            result.choice,
         )
-        trials.append(trial)
-    return sorted(trials, key=lambda t: -t.val_auc)
+        return result.val_auc
+
+    study.optimize(objective, n_trials=n_trials)
+    return [results[0], *sorted(results[1:], key=lambda t: -t.val_auc)]
 
 
 def fit_final(
@@ -143,8 +184,30 @@ def fit_final(
     threads: int,
     seed: int,
 ) -> lgb.Booster:
-    """Refit the chosen configuration on train + validation for a fixed number of rounds."""
-    params = lgb_params(choice, y, threads, seed)
+    """Refit a configuration on all development rows for a fixed number of rounds."""
+    params = lgb_params(choice, len(y), threads, seed)
     params.pop("metric", None)
     data = lgb.Dataset(x, y, feature_name=names, categorical_feature=categorical)
     return lgb.train(params, data, num_boost_round=rounds)
+
+
+def fit_early_stopped(
+    choice: dict[str, Any],
+    data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    categorical: list[int],
+    names: list[str],
+    threads: int,
+    seed: int,
+) -> lgb.Booster:
+    """Fit (x_train, y_train) stopping early on (x_val, y_val); the model keeps its best round."""
+    x_tr, y_tr, x_val, y_val = data
+    params = lgb_params(choice, len(y_tr), threads, seed)
+    train = lgb.Dataset(x_tr, y_tr, feature_name=names, categorical_feature=categorical)
+    valid = lgb.Dataset(x_val, y_val, reference=train)
+    return lgb.train(
+        params,
+        train,
+        num_boost_round=MAX_ROUNDS,
+        valid_sets=[valid],
+        callbacks=[lgb.early_stopping(PATIENCE, verbose=False)],
+    )

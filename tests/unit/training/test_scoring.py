@@ -14,6 +14,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from models.scoring.scorer import TabularScorer
 from models.scoring.specs import encode_frame
 from training.scoring.calibrate import check_bands
+from training.scoring.select import fast_auc
 from training.scoring.split import split_rows
 from training.scoring.table import TableError, infer_spec, read_labels
 from training.scoring.train import TrainConfig, train_scorer
@@ -192,3 +193,21 @@ def test_an_older_bundle_without_population_still_scores(
     scored = old.score_records([{"recency_days": 10.0}])[0]
     assert scored.percentile is None and 0 < scored.probability < 1
     assert trained.score_records([{"recency_days": 10.0}])[0].percentile is not None
+
+
+def test_fast_auc_matches_scikit_learn_with_ties() -> None:
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 500)
+    score = np.round(rng.normal(size=500) + y, 1)  # rounded: many ties
+    assert fast_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+
+
+def test_small_table_is_chosen_by_k_fold_never_below_the_baselines(
+    trained: TabularScorer,
+) -> None:
+    params = trained.manifest.details["params"]
+    assert params["selection"].startswith("repeated stratified 5-fold")
+    metrics = trained.manifest.details["metrics"]
+    assert metrics["val_auc_chosen"] >= max(
+        metrics["val_auc_default_lightgbm"], metrics["val_auc_logistic_regression"]
+    )

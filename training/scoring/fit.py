@@ -1,0 +1,148 @@
+"""Fit the chosen tabular model: selection on the folds, then the final fit on every row.
+
+`fit_models` chooses among the candidates (`select.py`) and refits the winner on the development
+rows (train + validation). The calibration slice stays held out from the served model, so its
+calibration, the reported metrics and the promotion gate all describe exactly the model served.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+
+from models.scoring.reasons import CATEGORICAL
+from training.scoring import linear, tune
+from training.scoring.select import Selection, select_model
+from training.scoring.split import CV_FOLDS, CV_REPEATS, Fold, Splits, selection_folds
+from training.scoring.table import TableSpec
+
+
+@dataclass
+class TrainConfig:
+    """What to train: the task kind and the table's column roles, plus search settings."""
+
+    kind: str
+    label: str
+    id_col: str | None = None
+    time_col: str | None = None
+    feature_text: dict[str, str] = field(default_factory=dict)
+    n_trials: int = 20
+    threads: int = 1
+    seed: int = 0
+    allow_linear: bool = True
+    source: str = "table"
+    data_hash: str | None = None
+    tier_bands: tuple[float, ...] | None = None  # None: the kind's default (churn: 0.66/0.33)
+
+
+@dataclass
+class Fit:
+    """The fitted models of a run and what chose them."""
+
+    weight: float
+    booster: lgb.Booster | None
+    linear_spec: dict[str, Any] | None
+    params: dict[str, Any]
+    val_metrics: dict[str, float]
+    trials: list[tune.CvResult]
+    candidates: dict[str, float]
+    choice: dict[str, Any] | None  # the LightGBM configuration ({} = library default)
+    cross_validated: bool
+
+
+def fit_models(
+    x: np.ndarray, y: np.ndarray, splits: Splits, spec: TableSpec, config: TrainConfig
+) -> Fit:
+    """Choose the model on the selection folds, then refit it on the development rows."""
+    specs = list(spec.features)
+    folds, cross_validated = selection_folds(y, splits, config.seed)
+    sel = select_model(
+        x,
+        y,
+        folds,
+        specs,
+        config.n_trials,
+        allow_linear=config.allow_linear,
+        threads=config.threads,
+        seed=config.seed,
+    )
+    dev = np.concatenate([splits.train, splits.validation])
+    booster = _final_booster(sel, x, y, folds, splits, spec, config) if sel.weight > 0 else None
+    lin = None
+    if sel.weight < 1 and sel.linear_c is not None:
+        lin = linear.fit_linear(x[dev], y[dev], specs, sel.linear_c)
+    params = {
+        **(sel.choice or {}),
+        "chosen": sel.name,
+        "rounds": booster.current_iteration() if booster is not None else 0,
+        "blend_weight_lightgbm": sel.weight,
+        "linear_C": sel.linear_c,
+        "split": "time" if splits.by_time else "stratified",
+        "selection": _selection_name(folds, cross_validated),
+    }
+    val_metrics = {f"auc_{_slug(k)}": v for k, v in sel.candidates.items()}
+    val_metrics["auc_chosen"] = sel.val_auc
+    return Fit(
+        sel.weight,
+        booster,
+        lin,
+        params,
+        val_metrics,
+        sel.trials,
+        sel.candidates,
+        sel.choice,
+        cross_validated,
+    )
+
+
+def _final_booster(
+    sel: Selection,
+    x: np.ndarray,
+    y: np.ndarray,
+    folds: list[Fold],
+    splits: Splits,
+    spec: TableSpec,
+    config: TrainConfig,
+) -> lgb.Booster:
+    """The chosen LightGBM fitted on every development row (the search may have sampled)."""
+    choice = sel.choice or {}
+    cats = [j for j, f in enumerate(spec.features) if f.kind == CATEGORICAL]
+    dev = np.concatenate([splits.train, splits.validation])
+    fit_rows = float(np.mean([len(f.fit) for f in folds]))
+    if choice and len(folds) == 1 and fit_rows < len(splits.train):
+        # The search saw a sample: the rounds it found do not carry over to all rows, so the
+        # full train slice learns with early stopping on the full validation slice instead.
+        tr, val = splits.train, splits.validation
+        return tune.fit_early_stopped(
+            choice,
+            (x[tr], y[tr], x[val], y[val]),
+            cats,
+            spec.feature_names,
+            config.threads,
+            config.seed,
+        )
+    rounds = round(sel.rounds * len(dev) / fit_rows) if choice else tune.DEFAULT_ROUNDS
+    return tune.fit_final(
+        choice,
+        max(1, rounds),
+        x[dev],
+        y[dev],
+        cats,
+        spec.feature_names,
+        config.threads,
+        config.seed,
+    )
+
+
+def _selection_name(folds: list[Fold], cross_validated: bool) -> str:
+    if cross_validated:
+        return f"repeated stratified {CV_FOLDS}-fold x{CV_REPEATS}"
+    return f"validation slice ({len(folds[0].fit)} fit / {len(folds[0].val)} validation rows)"
+
+
+def _slug(name: str) -> str:
+    """An MLflow-safe metric name of a candidate."""
+    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name.lower()).strip("_")
