@@ -41,14 +41,15 @@ class RateLimiter:
 
     def check(self, name: str) -> None:
         """Count one request of key `name`; raise `RateLimited` when a limit is exceeded."""
+        shared = self._shared
         for item in self._items:
             limiter, allowed = self._local, None
-            if self._shared is not None:
+            if shared is not None:
                 try:
-                    allowed = self._breaker.call(self._shared.hit, item, name)
-                    limiter = self._shared
+                    allowed = self._breaker.call(shared.hit, item, name)
+                    limiter = shared
                 except StoreUnavailable:
-                    allowed = None  # Redis out: count in this worker instead
+                    shared = None  # Redis out: count in this worker, and wait no more on Redis
             if allowed is None:
                 allowed = limiter.hit(item, name)
             if not allowed:
