@@ -81,11 +81,9 @@ def free_port() -> int:
         return port
 
 
-def start_process(
-    cmd: list[str], env: dict[str, str], log: Path, ready_url: str, timeout: float = 180
-) -> subprocess.Popen[bytes]:
-    """Start `cmd` in its own process group; return once `ready_url` answers 200."""
-    proc = subprocess.Popen(
+def spawn(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start `cmd` in its own process group (so `stop_process` ends its workers too)."""
+    return subprocess.Popen(
         cmd,
         cwd=REPO,
         env=env,
@@ -93,18 +91,35 @@ def start_process(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+def wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 180) -> None:
+    """Return once `url` answers 200; exit the benchmark if `proc` dies or the time runs out."""
+    name = " ".join(str(a) for a in proc.args[:4]) if isinstance(proc.args, list) else "server"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"{' '.join(cmd[:4])} exited with {proc.returncode}; see {log}")
+            raise SystemExit(f"{name} exited with {proc.returncode}; see {log}")
         try:
-            if httpx.get(ready_url, timeout=2).status_code == 200:
-                return proc
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
-    stop_process(proc)
-    raise SystemExit(f"{' '.join(cmd[:4])} not ready within {timeout:.0f} s; see {log}")
+    raise SystemExit(f"{name} not ready within {timeout:.0f} s; see {log}")
+
+
+def start_process(
+    cmd: list[str], env: dict[str, str], log: Path, ready_url: str, timeout: float = 180
+) -> subprocess.Popen[bytes]:
+    """Start `cmd` in its own process group; return once `ready_url` answers 200."""
+    proc = spawn(cmd, env, log)
+    try:
+        wait_ready(proc, ready_url, log, timeout)
+    except BaseException:
+        stop_process(proc)
+        raise
+    return proc
 
 
 def start_server(

@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from serve_common import REPO, free_port, start_process, vc_command
+from serve_common import REPO, free_port, spawn, vc_command
 
 POST = "post_bodies.lua"
 LEAD_SOURCES = ["referral", "web", "event", "paid_search", "partner"]
@@ -154,10 +154,25 @@ def api_key(given: str | None, env: dict[str, str], log: Path) -> str | None:
     return done.stdout.strip().splitlines()[-1].strip()  # the key is the last line
 
 
-def start_mlflow(
-    run_id: str, env: dict[str, str], workers: int, log: Path
-) -> tuple[subprocess.Popen[bytes], str]:
-    """`mlflow models serve` of the churn run's pyfunc (local env); returns (process, base URL)."""
+@dataclass(frozen=True)
+class Server:
+    """A started (not yet ready) server: its process group, base URL and readiness path."""
+
+    proc: subprocess.Popen[bytes]
+    base: str
+    ready: str
+    log: Path
+
+
+def start_vc(env: dict[str, str], workers: int, log: Path) -> Server:
+    """`valuechain serve` with `workers` workers on a free port."""
+    port = free_port()
+    cmd = vc_command(["serve", "--port", str(port), "--workers", str(workers)])
+    return Server(spawn(cmd, env, log), f"http://127.0.0.1:{port}", "/readyz", log)
+
+
+def start_mlflow(run_id: str, env: dict[str, str], workers: int, log: Path) -> Server:
+    """`mlflow models serve` of the churn run's pyfunc (`--env-manager local`)."""
     port = free_port()
     cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", f"runs:/{run_id}/scorer"]
     cmd += ["-h", "127.0.0.1", "-p", str(port), "-w", str(workers), "--env-manager", "local"]
@@ -165,17 +180,13 @@ def start_mlflow(
     # mlflow execs `uvicorn` by name: the interpreter's bin directory must be on PATH.
     path = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     mlflow_env = dict(env, PYTHONPATH=str(REPO), PATH=path)
-    proc = start_process(cmd, mlflow_env, log, f"http://127.0.0.1:{port}/ping", timeout=300)
-    return proc, f"http://127.0.0.1:{port}"
+    return Server(spawn(cmd, mlflow_env, log), f"http://127.0.0.1:{port}", "/ping", log)
 
 
-def start_bare(
-    bare_env: dict[str, str], env: dict[str, str], workers: int, log: Path
-) -> tuple[subprocess.Popen[bytes], str]:
-    """The bare-limit app under uvicorn with `workers` workers; returns (process, base URL)."""
+def start_bare(bare_env: dict[str, str], env: dict[str, str], workers: int, log: Path) -> Server:
+    """The bare-limit app under uvicorn with `workers` workers."""
     port = free_port()
     cmd = [sys.executable, "-m", "uvicorn", "bare_limit:create_app", "--factory"]
     cmd += ["--app-dir", str(REPO / "benchmarks"), "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--workers", str(workers), "--log-level", "info"]
-    proc = start_process(cmd, dict(env, **bare_env), log, f"http://127.0.0.1:{port}/ping")
-    return proc, f"http://127.0.0.1:{port}"
+    return Server(spawn(cmd, dict(env, **bare_env), log), f"http://127.0.0.1:{port}", "/ping", log)

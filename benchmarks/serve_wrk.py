@@ -34,21 +34,22 @@ from serve_common import (
     PREFIX,
     REPO,
     bench_env,
-    free_port,
     prepare,
     run_vc,
     sample_ids,
-    start_server,
     stop_process,
+    wait_ready,
 )
 from serve_report import print_batches, print_checks, print_table
 from serve_targets import (
+    Server,
     Target,
     api_key,
     batch_targets,
     mlflow_rows,
     start_bare,
     start_mlflow,
+    start_vc,
     targets,
     write_inputs,
 )
@@ -161,17 +162,20 @@ def start_servers(
 ) -> dict[str, str]:
     """valuechain, mlflow and the bare limit, each stopped when `stack` closes; base URLs."""
     env, logs, n = ctx["env"], args.workdir, args.workers
-    starters: dict[str, Callable[[], tuple[subprocess.Popen[bytes], str]]] = {
-        "vc": lambda: _vc_server(env, n, logs / "serve.log"),
+    # Spawned side by side, then awaited: start-up is slow on a loaded machine.
+    starters: dict[str, Callable[[], Server]] = {
+        "vc": lambda: start_vc(env, n, logs / "serve.log"),
         "mlflow": lambda: start_mlflow(ctx["churn_run"], env, n, logs / "mlflow-serve.log"),
         "bare": lambda: start_bare(ctx["bare"], env, n, logs / "bare.log"),
     }
-    bases = {}
+    servers = {}
     for name, start in starters.items():
-        print(f"  start {name} ...", flush=True)
-        proc, bases[name] = start()
-        stack.callback(stop_process, proc)
-    return bases
+        servers[name] = start()
+        stack.callback(stop_process, servers[name].proc)
+    print(f"  started {', '.join(servers)}; waiting until they answer ...", flush=True)
+    for server in servers.values():
+        wait_ready(server.proc, server.base + server.ready, server.log, timeout=300)
+    return {name: server.base for name, server in servers.items()}
 
 
 def run(args: argparse.Namespace, conns: list[int], stack: contextlib.ExitStack) -> None:
@@ -188,11 +192,6 @@ def run(args: argparse.Namespace, conns: list[int], stack: contextlib.ExitStack)
     print_table(rows, cells, conns)
     print_checks(cells, max(conns))
     print_batches(batches, cells, conns)
-
-
-def _vc_server(env: dict[str, str], workers: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    return start_server(env, port, workers, log), f"http://127.0.0.1:{port}"
 
 
 def main() -> None:
