@@ -17,12 +17,8 @@ absolute numbers are a lower bound on what a separate load generator would see.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -30,12 +26,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pandas as pd
 import redis
+from serve_common import (
+    PREFIX,
+    bench_env,
+    free_port,
+    prepare,
+    run_vc,
+    sample_ids,
+    start_server,
+    stop_process,
+)
 
-REPO = Path(__file__).resolve().parents[1]
-_ENTRY = "import sys; sys.argv[0] = 'valuechain'; from cli import main; main()"
-PREFIX = "benchserve"
 # The admin key created for this run (every /v1 route needs one); set in main().
 HEADERS: dict[str, str] = {}
 LEAD = {
@@ -62,93 +64,6 @@ class Row:
     errors: int
     reads: float
     commands: float
-
-
-def _vc(args: list[str], env: dict[str, str], log: Path) -> None:
-    with log.open("ab") as out:
-        code = subprocess.call(
-            [sys.executable, "-c", _ENTRY, *args],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    if code != 0:
-        raise SystemExit(f"valuechain {' '.join(args[:2])} failed; see {log}")
-
-
-def prepare(workdir: Path, customers: int, env: dict[str, str], rec_args: list[str]) -> Path:
-    """Generate and train a world in `workdir` unless a previous run did; return its data dir."""
-    world = workdir / f"world-{customers}"
-    done = world / ".trained"
-    log = workdir / "prepare.log"
-    if done.exists():
-        return world
-    steps = [
-        [
-            "generate",
-            "--out",
-            str(world),
-            "--customers",
-            str(customers),
-            "--seed",
-            "7",
-            "--overwrite",
-        ],
-        ["train", "recommender", "--data", str(world), *rec_args],
-        ["train", "churn", "--data", str(world)],
-        ["train", "lead", "--data", str(world)],
-        ["value", "--data", str(world), "--out", str(world / "value.parquet")],
-    ]
-    for step in steps:
-        print(f"  valuechain {' '.join(step[:2])} ...", flush=True)
-        _vc(step, env, log)
-    done.touch()
-    return world
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def start_server(
-    env: dict[str, str], port: int, workers: int, log: Path
-) -> subprocess.Popen[bytes]:
-    """`valuechain serve` in its own process group; returns once /readyz answers 200."""
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _ENTRY, "serve", "--port", str(port), "--workers", str(workers)],
-        cwd=REPO,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"serve exited with {proc.returncode}; see {log}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    stop_server(proc)
-    raise SystemExit(f"serve not ready within 180 s; see {log}")
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the server's process group (uvicorn and its workers), then wait."""
-    import signal
-
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def endpoints() -> dict[str, Call]:
@@ -254,16 +169,6 @@ def print_rows(rows: list[Row]) -> None:
         )
 
 
-def sample_ids(world: Path, n: int, seed: int) -> tuple[list[str], list[str]]:
-    """Random customer and item ids of the world (all in the cache / catalogue)."""
-    cust = pd.read_parquet(world / "customers.parquet", columns=["customer_id"])["customer_id"]
-    items = pd.read_parquet(world / "items.parquet", columns=["item_id"])["item_id"]
-    return (
-        cust.sample(min(n, len(cust)), random_state=seed).astype(str).tolist(),
-        items.sample(min(n, len(items)), random_state=seed).astype(str).tolist(),
-    )
-
-
 def main() -> None:
     """Prepare, materialize into a private Redis, serve, measure, print."""
     from features.api_keys import ApiKeyStore, KeyRole
@@ -288,19 +193,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
-    env = dict(
-        os.environ,
-        MLFLOW_TRACKING_URI=f"sqlite:///{args.workdir}/mlflow.db",
-        STATE_DIR=str(args.workdir / "state"),
-        KEY_PREFIX=PREFIX,
-        MLFLOW_DISABLE_TELEMETRY="true",
-        MODEL_REFRESH_SECONDS="0",
-    )
+    env = bench_env(args.workdir)
     world = prepare(args.workdir, args.customers, env, args.recommender_args.split())
     with EmbeddedRedis(args.workdir / "redis", persist=False) as server:
         env["REDIS_URL"] = server.url
         print(f"  materialize into {server.url} ...", flush=True)
-        _vc(
+        run_vc(
             ["materialize", "--data", str(world), "--value", str(world / "value.parquet")],
             env,
             args.workdir / "materialize.log",
@@ -308,7 +206,7 @@ def main() -> None:
         keys = ApiKeyStore(redis.Redis.from_url(server.url), PREFIX)
         HEADERS["X-API-Key"] = keys.replace("bench", KeyRole.admin)
         env["RATE_LIMIT"] = "1000000/second"  # measure serving, not the limiter refusing
-        port = _free_port()
+        port = free_port()
         proc = start_server(env, port, args.workers, args.workdir / "serve.log")
         try:
             rows = run_all(
@@ -318,7 +216,7 @@ def main() -> None:
                 redis.Redis.from_url(server.url),
             )
         finally:
-            stop_server(proc)
+            stop_process(proc)
     print(
         f"\n{args.customers:,} customers; {args.requests} requests per endpoint from "
         f"{args.clients} client threads; {args.workers} workers"
