@@ -115,8 +115,10 @@ def _parse_rule(node: Any, tag: str, where: str) -> Rule:
         subs = tuple(_parse_rule(sub, tag, f"{where}.{kind}[{i}]") for i, sub in enumerate(items))
         return Combination(kind, subs)
     if set(node) != {"feature", "op", "value"}:
-        raise TagConfigError(f"tag {tag!r}: {where}: expected keys feature/op/value or a single "
-                             f"all/any, got {sorted(map(str, node))}")
+        raise TagConfigError(
+            f"tag {tag!r}: {where}: expected keys feature/op/value or a single "
+            f"all/any, got {sorted(map(str, node))}"
+        )
     return _parse_condition(node, tag, where)
 
 
@@ -125,12 +127,14 @@ def _parse_condition(node: Mapping[str, Any], tag: str, where: str) -> Condition
     if not isinstance(feature, str) or not feature:
         raise TagConfigError(f"tag {tag!r}: {where}.feature: must be a non-empty string")
     if op not in OPERATORS:
-        raise TagConfigError(f"tag {tag!r}: {where}.op: unknown operator {op!r}; "
-                             f"use one of {list(OPERATORS)}")
+        raise TagConfigError(
+            f"tag {tag!r}: {where}.op: unknown operator {op!r}; use one of {list(OPERATORS)}"
+        )
     if op in ("in", "not in"):
         if not isinstance(value, list) or not value or not all(_is_scalar(v) for v in value):
-            raise TagConfigError(f"tag {tag!r}: {where}.value: {op!r} needs a non-empty list "
-                                 "of numbers or strings")
+            raise TagConfigError(
+                f"tag {tag!r}: {where}.value: {op!r} needs a non-empty list of numbers or strings"
+            )
         return Condition(feature, op, tuple(value))
     if op in COMPARISONS and (isinstance(value, bool) or not isinstance(value, int | float)):
         raise TagConfigError(f"tag {tag!r}: {where}.value: {op!r} needs a number, got {value!r}")
@@ -162,8 +166,14 @@ def evaluate_rule(rule: Rule, frame: pd.DataFrame) -> np.ndarray:
         hit = column.isin(list(rule.value) if isinstance(rule.value, tuple) else [rule.value])
         mask = hit.to_numpy(dtype=bool, na_value=False)
         return (mask if rule.op == "in" else ~mask) & present
-    ops = {">": column.gt, ">=": column.ge, "<": column.lt, "<=": column.le,
-           "==": column.eq, "!=": column.ne}
+    ops = {
+        ">": column.gt,
+        ">=": column.ge,
+        "<": column.lt,
+        "<=": column.le,
+        "==": column.eq,
+        "!=": column.ne,
+    }
     value = rule.value
     if isinstance(value, tuple):  # parse_tags only builds tuples for in / not in
         raise TagConfigError(f"operator {rule.op!r} cannot take a list")
@@ -186,8 +196,10 @@ def apply_tags(frame: pd.DataFrame, tags: Sequence[Tag]) -> pd.DataFrame:
     for tag in tags:
         missing = sorted(features_used(tag.rule) - set(frame.columns))
         if missing:
-            raise TagConfigError(f"tag {tag.name!r}: unknown feature(s) {missing}; "
-                                 f"available: {sorted(map(str, frame.columns))}")
+            raise TagConfigError(
+                f"tag {tag.name!r}: unknown feature(s) {missing}; "
+                f"available: {sorted(map(str, frame.columns))}"
+            )
         try:
             mask = evaluate_rule(tag.rule, frame)
         except TypeError as exc:
@@ -199,8 +211,10 @@ def apply_tags(frame: pd.DataFrame, tags: Sequence[Tag]) -> pd.DataFrame:
     matched, which = _distinct_matches(masks, len(frame))
     sets = [[tag.name for tag, hit in zip(tags, row, strict=True) if hit] for row in matched]
     names = [sets[i].copy() for i in which.tolist()]
-    return pd.DataFrame({"tags": pd.Series(names, index=frame.index, dtype="object"),
-                         "tag_score": score}, index=frame.index)
+    return pd.DataFrame(
+        {"tags": pd.Series(names, index=frame.index, dtype="object"), "tag_score": score},
+        index=frame.index,
+    )
 
 
 def _distinct_matches(masks: list[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:

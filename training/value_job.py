@@ -23,12 +23,35 @@ logger = logging.getLogger(__name__)
 
 DAY = pd.Timedelta(days=1)
 VALUE_COLUMNS = (
-    "customer_id", "as_of", "region", "acquisition_channel",
-    "n_transactions", "frequency", "first_purchase", "last_purchase", "recency_days",
-    "tenure_days", "historical_revenue", "historical_margin", "historical_value",
-    "avg_order_value", "p_alive", "expected_purchases", "expected_spend", "predicted_clv",
-    "n_referred", "influence_value", "total_value",
-    "r_score", "f_score", "m_score", "rfm_score", "segment", "value_tier", "tags", "tag_score",
+    "customer_id",
+    "as_of",
+    "region",
+    "acquisition_channel",
+    "n_transactions",
+    "frequency",
+    "first_purchase",
+    "last_purchase",
+    "recency_days",
+    "tenure_days",
+    "historical_revenue",
+    "historical_margin",
+    "historical_value",
+    "avg_order_value",
+    "p_alive",
+    "expected_purchases",
+    "expected_spend",
+    "predicted_clv",
+    "n_referred",
+    "influence_value",
+    "total_value",
+    "r_score",
+    "f_score",
+    "m_score",
+    "rfm_score",
+    "segment",
+    "value_tier",
+    "tags",
+    "tag_score",
 )
 
 
@@ -62,8 +85,9 @@ class ValueResult:
     as_of: pd.Timestamp
 
 
-def purchases_as_of(interactions: pd.DataFrame, items: pd.DataFrame | None,
-                    as_of: pd.Timestamp) -> pd.DataFrame:
+def purchases_as_of(
+    interactions: pd.DataFrame, items: pd.DataFrame | None, as_of: pd.Timestamp
+) -> pd.DataFrame:
     """Purchases at or before `as_of` with their revenue and (where items carry cost) margin.
 
     Revenue is `amount`; a purchase with amount 0 falls back to quantity x item price.
@@ -85,12 +109,14 @@ def purchases_as_of(interactions: pd.DataFrame, items: pd.DataFrame | None,
         if "cost" in by_item.columns:
             cost = pd.Series(_take(by_item["cost"], at), index=buys.index)
     revenue = amount.where(amount > 0, (qty.fillna(1.0) * price).fillna(0.0))
-    return pd.DataFrame({
-        "customer_id": buys["customer_id"].astype("string"),
-        "timestamp": buys["timestamp"],
-        "revenue": revenue,
-        "margin": revenue - qty.fillna(1.0) * cost,
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": buys["customer_id"].astype("string"),
+            "timestamp": buys["timestamp"],
+            "revenue": revenue,
+            "margin": revenue - qty.fillna(1.0) * cost,
+        }
+    )
 
 
 def _take(values: pd.Series, at: np.ndarray) -> np.ndarray:
@@ -101,24 +127,29 @@ def _take(values: pd.Series, at: np.ndarray) -> np.ndarray:
 def _history(purchases: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     grouped = purchases.groupby("customer_id")
     revenue = grouped["revenue"].sum()
-    hist = pd.DataFrame({
-        "historical_revenue": revenue,
-        "historical_margin": grouped["margin"].sum(min_count=1),
-    })
+    hist = pd.DataFrame(
+        {
+            "historical_revenue": revenue,
+            "historical_margin": grouped["margin"].sum(min_count=1),
+        }
+    )
     hist["recency_days"] = (as_of - grouped["timestamp"].max()).dt.total_seconds() / 86400.0
     return hist
 
 
-def _predictions(purchases: pd.DataFrame, as_of: pd.Timestamp,
-                 config: ValueConfig) -> tuple[pd.DataFrame, ClvModel | None]:
-    summary = summarize_transactions(purchases, "customer_id", "timestamp", "revenue", as_of,
-                                     config.time_unit)
+def _predictions(
+    purchases: pd.DataFrame, as_of: pd.Timestamp, config: ValueConfig
+) -> tuple[pd.DataFrame, ClvModel | None]:
+    summary = summarize_transactions(
+        purchases, "customer_id", "timestamp", "revenue", as_of, config.time_unit
+    )
     try:
         model = fit_clv(summary, config.time_unit, penalizer=config.penalizer)
     except ValueError as exc:
         logger.warning("CLV models not fitted (%s); predicted columns are empty", exc)
-        empty = pd.DataFrame(index=summary.index, columns=list(value_prediction_columns()),
-                             dtype="float64")
+        empty = pd.DataFrame(
+            index=summary.index, columns=list(value_prediction_columns()), dtype="float64"
+        )
         return summary.join(empty), None
     for name, fit in (("BG/NBD", model.bgnbd), ("Gamma-Gamma", model.gamma_gamma)):
         if not fit.converged:
@@ -139,8 +170,9 @@ def _influence(customers: pd.DataFrame, revenue: pd.Series, share: float) -> pd.
     at = positions(referred["customer_id"], revenue.index)
     referred = referred.assign(value=np.nan_to_num(_take(revenue, at), nan=0.0))
     grouped = referred.groupby(referred["referred_by"].astype("string"))
-    return pd.DataFrame({"n_referred": grouped.size(),
-                         "influence_value": grouped["value"].sum() * share})
+    return pd.DataFrame(
+        {"n_referred": grouped.size(), "influence_value": grouped["value"].sum() * share}
+    )
 
 
 def compute_value_table(
@@ -178,25 +210,36 @@ def compute_value_table(
     influence = align(_influence(known, frame["historical_revenue"], cfg.referral_share), ids)
     frame["n_referred"] = influence["n_referred"].fillna(0).astype("int64")
     frame["influence_value"] = influence["influence_value"].astype("float64").fillna(0.0)
-    frame["total_value"] = (frame["historical_value"] + frame["predicted_clv"].fillna(0.0)
-                            + frame["influence_value"])
+    frame["total_value"] = (
+        frame["historical_value"] + frame["predicted_clv"].fillna(0.0) + frame["influence_value"]
+    )
     frame = _score(frame, cfg.tiers, tags or [])
     return ValueResult(frame.reset_index()[list(VALUE_COLUMNS)], model, cut)
 
 
 def _score(frame: pd.DataFrame, tiers: value.TierThresholds, tags: list[Tag]) -> pd.DataFrame:
     """Add RFM scores, segment, value tier, then tags (which may read all of those)."""
-    frame = frame.join(value.rfm_scores(frame["recency_days"], frame["n_transactions"],
-                                        frame["historical_revenue"]))
-    frame["segment"] = value.rfm_segment(frame["r_score"], frame["f_score"], frame["m_score"],
-                                         frame["n_transactions"])
-    frame["value_tier"] = value.value_tiers(frame["historical_value"], frame["predicted_clv"],
-                                            frame["total_value"], tiers)
+    frame = frame.join(
+        value.rfm_scores(
+            frame["recency_days"], frame["n_transactions"], frame["historical_revenue"]
+        )
+    )
+    frame["segment"] = value.rfm_segment(
+        frame["r_score"], frame["f_score"], frame["m_score"], frame["n_transactions"]
+    )
+    frame["value_tier"] = value.value_tiers(
+        frame["historical_value"], frame["predicted_clv"], frame["total_value"], tiers
+    )
     return frame.join(apply_tags(frame, tags))
 
 
-def _assemble(ids: pd.Index, known: pd.DataFrame, history: pd.DataFrame,
-              predicted: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+def _assemble(
+    ids: pd.Index,
+    known: pd.DataFrame,
+    history: pd.DataFrame,
+    predicted: pd.DataFrame,
+    as_of: pd.Timestamp,
+) -> pd.DataFrame:
     info = align(known.set_index("customer_id"), ids)
     history, predicted = align(history, ids), align(predicted, ids)
     frame = pd.DataFrame(index=ids)
@@ -212,8 +255,9 @@ def _assemble(ids: pd.Index, known: pd.DataFrame, history: pd.DataFrame,
     frame["historical_revenue"] = history["historical_revenue"].fillna(0.0)
     frame["historical_margin"] = history["historical_margin"]
     frame["historical_value"] = frame["historical_revenue"]
-    frame["avg_order_value"] = (frame["historical_revenue"]
-                                / frame["n_transactions"].where(frame["n_transactions"] > 0))
+    frame["avg_order_value"] = frame["historical_revenue"] / frame["n_transactions"].where(
+        frame["n_transactions"] > 0
+    )
     for col in value_prediction_columns():
         frame[col] = predicted[col].astype("float64")
     # Customers without a purchase are outside BG/NBD: nothing expected, P(alive) unknown.
@@ -245,8 +289,9 @@ def value_table_from_dir(
         if interactions.empty:
             raise DataError(base, "interactions table is empty; pass --as-of")
         as_of = pd.Timestamp(interactions["timestamp"].max())
-    return compute_value_table(tables["customers"], interactions, items, as_of,
-                               config=config, tags=tags)
+    return compute_value_table(
+        tables["customers"], interactions, items, as_of, config=config, tags=tags
+    )
 
 
 def write_table(table: pd.DataFrame, path: Path | str) -> None:

@@ -29,8 +29,9 @@ from training.clv.lifetime import discounted_purchases
 from training.clv.optimize import distinct_rows, maximize_log_likelihood
 
 
-def simulate_bgnbd(params: BgNbdParams, ages: np.ndarray,
-                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def simulate_bgnbd(
+    params: BgNbdParams, ages: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Draw (frequency, recency) per customer from the BG/NBD story, first purchase at 0."""
     lam = rng.gamma(params.r, 1.0 / params.alpha, size=len(ages))
     drop = rng.beta(params.a, params.b, size=len(ages))
@@ -49,8 +50,9 @@ def simulate_bgnbd(params: BgNbdParams, ages: np.ndarray,
     return freq, rec
 
 
-def simulate_spend(params: GammaGammaParams, freq: np.ndarray,
-                   rng: np.random.Generator) -> np.ndarray:
+def simulate_spend(
+    params: GammaGammaParams, freq: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Mean spend of each customer's `freq` transactions (0 when freq == 0)."""
     nu = rng.gamma(params.q, 1.0 / params.gamma, size=len(freq))
     means = np.zeros(len(freq))
@@ -72,8 +74,11 @@ def test_bgnbd_log_likelihood_matches_direct_formula() -> None:
         alive = beta(par.a, par.b + x) / beta(par.a, par.b) / (par.alpha + age) ** (par.r + x)
         dead = 0.0
         if x > 0:
-            dead = (beta(par.a + 1, par.b + x - 1) / beta(par.a, par.b)
-                    / (par.alpha + tx) ** (par.r + x))
+            dead = (
+                beta(par.a + 1, par.b + x - 1)
+                / beta(par.a, par.b)
+                / (par.alpha + tx) ** (par.r + x)
+            )
         expected = math.log(head * (alive + dead))
         got = bgnbd_log_likelihood(par, [x], [tx], [age])[0]
         assert got == pytest.approx(expected, rel=1e-10)
@@ -83,8 +88,14 @@ def test_gamma_gamma_log_likelihood_matches_direct_formula() -> None:
     par = GammaGammaParams(p=2.0, q=3.0, gamma=10.0)
     for x, z in [(1, 20.0), (4, 35.5)]:
         px = par.p * x
-        density = (math.gamma(px + par.q) / (math.gamma(px) * math.gamma(par.q))
-                   * par.gamma**par.q * x**px * z ** (px - 1) / (par.gamma + x * z) ** (px + par.q))
+        density = (
+            math.gamma(px + par.q)
+            / (math.gamma(px) * math.gamma(par.q))
+            * par.gamma**par.q
+            * x**px
+            * z ** (px - 1)
+            / (par.gamma + x * z) ** (px + par.q)
+        )
         got = gamma_gamma_log_likelihood(par, [x], [z])[0]
         assert got == pytest.approx(math.log(density), rel=1e-10)
 
@@ -145,12 +156,20 @@ def test_expected_spend_shrinks_to_population_mean() -> None:
 
 
 def test_summary_merges_same_day_and_excludes_later_rows() -> None:
-    tx = pd.DataFrame({
-        "cust": ["a", "a", "a", "a", "b", "c"],
-        "when": ["2024-01-01 09:00", "2024-01-01 17:00", "2024-01-15", "2024-02-01", "2024-01-08",
-                 "2024-03-01"],
-        "amt": [10.0, 5.0, 20.0, 40.0, 7.0, 99.0],
-    })
+    tx = pd.DataFrame(
+        {
+            "cust": ["a", "a", "a", "a", "b", "c"],
+            "when": [
+                "2024-01-01 09:00",
+                "2024-01-01 17:00",
+                "2024-01-15",
+                "2024-02-01",
+                "2024-01-08",
+                "2024-03-01",
+            ],
+            "amt": [10.0, 5.0, 20.0, 40.0, 7.0, 99.0],
+        }
+    )
     s = summarize_transactions(tx, "cust", "when", "amt", "2024-01-29", "week")
     assert list(s.index) == ["a", "b"]  # c only bought after the calibration end
     a = s.loc["a"]
@@ -187,11 +206,14 @@ def test_clv_discounting_and_json_round_trip(tmp_path) -> None:
 
 def test_calibration_end_cuts_on_the_timestamp_not_the_day() -> None:
     # Guards the bug where a purchase later on the end day was counted in the period.
-    tx = pd.DataFrame({"c": ["a", "a", "a"], "amount": [10.0, 20.0, 30.0],
-                       "at": pd.to_datetime(["2024-01-01 09:00", "2024-01-05 08:00",
-                                             "2024-01-10 18:00"])})
-    summary = summarize_transactions(tx, "c", "at", "amount",
-                                     calibration_end="2024-01-10 12:00")
+    tx = pd.DataFrame(
+        {
+            "c": ["a", "a", "a"],
+            "amount": [10.0, 20.0, 30.0],
+            "at": pd.to_datetime(["2024-01-01 09:00", "2024-01-05 08:00", "2024-01-10 18:00"]),
+        }
+    )
+    summary = summarize_transactions(tx, "c", "at", "amount", calibration_end="2024-01-10 12:00")
     assert summary.loc["a", "n_transactions"] == 2
     assert summary.loc["a", "total_amount"] == 30.0
 
@@ -220,11 +242,11 @@ def test_weighted_bgnbd_fit_on_distinct_rows_matches_the_fit_on_every_customer()
     distinct, counts = _counted(summary, ["frequency", "recency", "T"])
     assert len(distinct) < 0.6 * len(summary)  # whole weeks repeat, so the weights matter
     x, t_x, age = (summary[c].to_numpy() for c in ("frequency", "recency", "T"))
-    weighted = fit_bgnbd(distinct["frequency"], distinct["recency"], distinct["T"],
-                         weights=counts)
+    weighted = fit_bgnbd(distinct["frequency"], distinct["recency"], distinct["T"], weights=counts)
     start = np.array([1.0, age.sum() / x.sum(), 1.0, 1.0])
-    plain = _plain_fit(lambda p: float(np.sum(bgnbd_log_likelihood(BgNbdParams(*p), x, t_x,
-                                                                    age))), start, len(x))
+    plain = _plain_fit(
+        lambda p: float(np.sum(bgnbd_log_likelihood(BgNbdParams(*p), x, t_x, age))), start, len(x)
+    )
     assert weighted.n_customers == len(summary)
     # Exact: the weighted sum is the sum over every customer, up to rounding.
     expanded = float(np.sum(bgnbd_log_likelihood(weighted.params, x, t_x, age)))
@@ -243,8 +265,11 @@ def test_weighted_gamma_gamma_fit_on_distinct_rows_matches_the_fit_on_every_cust
     assert len(distinct) < len(buyers) / 2
     x, z = buyers["frequency"].to_numpy(), buyers["monetary_value"].to_numpy()
     weighted = fit_gamma_gamma(distinct["frequency"], distinct["monetary_value"], weights=counts)
-    plain = _plain_fit(lambda p: float(np.sum(gamma_gamma_log_likelihood(
-        GammaGammaParams(*p), x, z))), np.array([1.0, 2.0, z.mean()]), len(x))
+    plain = _plain_fit(
+        lambda p: float(np.sum(gamma_gamma_log_likelihood(GammaGammaParams(*p), x, z))),
+        np.array([1.0, 2.0, z.mean()]),
+        len(x),
+    )
     assert weighted.n_customers == len(buyers)
     expanded = float(np.sum(gamma_gamma_log_likelihood(weighted.params, x, z)))
     assert weighted.log_likelihood == pytest.approx(expanded, rel=1e-12)
@@ -259,7 +284,8 @@ def test_predictions_from_the_weighted_fit_match_and_equal_the_per_customer_form
     weighted = ClvModel(
         fit_bgnbd(bg_rows["frequency"], bg_rows["recency"], bg_rows["T"], weights=bg_counts),
         fit_gamma_gamma(gg_rows["frequency"], gg_rows["monetary_value"], weights=gg_counts),
-        "week")
+        "week",
+    )
     every = fit_clv(summary, "week")
     got = predict_clv(weighted, summary, 12, 0.01)
     pd.testing.assert_frame_equal(got, predict_clv(every, summary, 12, 0.01), rtol=1e-4)
@@ -268,8 +294,9 @@ def test_predictions_from_the_weighted_fit_match_and_equal_the_per_customer_form
     params = weighted.bgnbd.params
     np.testing.assert_array_equal(got["p_alive"], p_alive(params, x, t_x, age))
     horizon = 12 * 365.25 / 12 / 7
-    np.testing.assert_array_equal(got["expected_purchases"],
-                                  expected_purchases(params, horizon, x, t_x, age))
+    np.testing.assert_array_equal(
+        got["expected_purchases"], expected_purchases(params, horizon, x, t_x, age)
+    )
     clv = got["expected_spend"] * discounted_purchases(params, summary, 12, 0.01, "week")
     np.testing.assert_array_equal(got["predicted_clv"], clv)
 

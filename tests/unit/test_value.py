@@ -28,11 +28,14 @@ def test_quintile_scores_and_ties() -> None:
 
 
 def test_rfm_scores_and_segments_on_hand_made_frame() -> None:
-    frame = pd.DataFrame({
-        "recency_days": [1.0, 2, 3, 350, 310, 320, 150, 315, 400, np.nan],
-        "n": [20, 1, 2, 25, 1, 2, 9, 8, 1, 0],
-        "revenue": [900.0, 50, 60, 950, 20, 30, 500, 700, 10, 0],
-    }, index=list("abcdefghij"))
+    frame = pd.DataFrame(
+        {
+            "recency_days": [1.0, 2, 3, 350, 310, 320, 150, 315, 400, np.nan],
+            "n": [20, 1, 2, 25, 1, 2, 9, 8, 1, 0],
+            "revenue": [900.0, 50, 60, 950, 20, 30, 500, 700, 10, 0],
+        },
+        index=list("abcdefghij"),
+    )
     scores = rfm_scores(frame["recency_days"], frame["n"], frame["revenue"])
     assert scores.loc["a", "rfm_score"] == "555"
     assert scores.loc["j"].tolist() == [0, 0, 0, "000"]
@@ -66,12 +69,15 @@ def make_world(seed: int = 5, n: int = 300) -> dict[str, pd.DataFrame]:
     rng = np.random.default_rng(seed)
     ids = [f"c{i:03d}" for i in range(n)]
     signup = pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 300, n), unit="D")
-    customers = pd.DataFrame({
-        "customer_id": [*ids, "star", "ghost"],
-        "signup_date": [*signup, pd.Timestamp("2024-12-10"), pd.Timestamp("2024-06-01")],
-        "region": "north", "acquisition_channel": "web",
-        "referred_by": [None] * n + ["c000", None],
-    })
+    customers = pd.DataFrame(
+        {
+            "customer_id": [*ids, "star", "ghost"],
+            "signup_date": [*signup, pd.Timestamp("2024-12-10"), pd.Timestamp("2024-06-01")],
+            "region": "north",
+            "acquisition_channel": "web",
+            "referred_by": [None] * n + ["c000", None],
+        }
+    )
     rows = []
     for cid, start in zip(ids, signup, strict=True):
         rate, life = rng.gamma(2.0, 1 / 60.0), rng.uniform(100, 700)
@@ -82,10 +88,18 @@ def make_world(seed: int = 5, n: int = 300) -> dict[str, pd.DataFrame]:
     # Three modest purchases in three weeks: little history, strong predicted value.
     for d in (10, 17, 24):
         rows.append(("star", "i2", pd.Timestamp(f"2024-12-{d}"), 1, 40.0))
-    interactions = pd.DataFrame(rows, columns=["customer_id", "item_id", "timestamp", "quantity",
-                                               "amount"]).assign(event_type="purchase")
-    items = pd.DataFrame({"item_id": ["i1", "i2"], "category": "x", "brand": "y",
-                          "price": [40.0, 40.0], "cost": [25.0, np.nan]})
+    interactions = pd.DataFrame(
+        rows, columns=["customer_id", "item_id", "timestamp", "quantity", "amount"]
+    ).assign(event_type="purchase")
+    items = pd.DataFrame(
+        {
+            "item_id": ["i1", "i2"],
+            "category": "x",
+            "brand": "y",
+            "price": [40.0, 40.0],
+            "cost": [25.0, np.nan],
+        }
+    )
     return {"customers": customers, "interactions": interactions, "items": items}
 
 
@@ -95,11 +109,20 @@ def world() -> dict[str, pd.DataFrame]:
 
 
 def test_value_table_columns_tiers_influence_margin(world) -> None:
-    tags = parse_tags({"tags": [{"name": "rising", "weight": 2,
-                                 "rule": {"feature": "value_tier", "op": "==",
-                                          "value": "potential"}}]})
-    result = compute_value_table(world["customers"], world["interactions"], world["items"],
-                                 AS_OF, tags=tags)
+    tags = parse_tags(
+        {
+            "tags": [
+                {
+                    "name": "rising",
+                    "weight": 2,
+                    "rule": {"feature": "value_tier", "op": "==", "value": "potential"},
+                }
+            ]
+        }
+    )
+    result = compute_value_table(
+        world["customers"], world["interactions"], world["items"], AS_OF, tags=tags
+    )
     table = result.table.set_index("customer_id")
     assert list(result.table.columns) == list(VALUE_COLUMNS)
     # This world's BG/NBD likelihood keeps rising towards a, b -> infinity (a fixed dropout
@@ -111,8 +134,9 @@ def test_value_table_columns_tiers_influence_margin(world) -> None:
     assert star["tags"] == ["rising"] and star["tag_score"] == 2.0
     assert np.isnan(star["historical_margin"])  # item i2 has no cost
     c = table.loc["c000"]
-    assert c["historical_margin"] == pytest.approx(c["historical_revenue"] - 25.0
-                                                   * c["n_transactions"])
+    assert c["historical_margin"] == pytest.approx(
+        c["historical_revenue"] - 25.0 * c["n_transactions"]
+    )
     assert c["n_referred"] == 1
     assert c["influence_value"] == pytest.approx(0.1 * star["historical_revenue"])
     ghost = table.loc["ghost"]
@@ -121,18 +145,34 @@ def test_value_table_columns_tiers_influence_margin(world) -> None:
 
 
 def test_value_table_ignores_everything_after_as_of(world) -> None:
-    base = compute_value_table(world["customers"], world["interactions"], world["items"],
-                               AS_OF).table
-    later_buy = pd.DataFrame({"customer_id": ["c001", "star"], "item_id": ["i1", "i1"],
-                              "timestamp": [AS_OF + pd.Timedelta(hours=1),
-                                            pd.Timestamp("2025-03-01")],
-                              "quantity": [1, 1], "amount": [5000.0, 99.0],
-                              "event_type": ["purchase", "purchase"]})
-    late_customer = pd.DataFrame({"customer_id": ["late"], "signup_date": [pd.Timestamp(
-        "2025-01-05")], "region": "north", "acquisition_channel": "web", "referred_by": ["c000"]})
-    again = compute_value_table(pd.concat([world["customers"], late_customer], ignore_index=True),
-                                pd.concat([world["interactions"], later_buy], ignore_index=True),
-                                world["items"], AS_OF).table
+    base = compute_value_table(
+        world["customers"], world["interactions"], world["items"], AS_OF
+    ).table
+    later_buy = pd.DataFrame(
+        {
+            "customer_id": ["c001", "star"],
+            "item_id": ["i1", "i1"],
+            "timestamp": [AS_OF + pd.Timedelta(hours=1), pd.Timestamp("2025-03-01")],
+            "quantity": [1, 1],
+            "amount": [5000.0, 99.0],
+            "event_type": ["purchase", "purchase"],
+        }
+    )
+    late_customer = pd.DataFrame(
+        {
+            "customer_id": ["late"],
+            "signup_date": [pd.Timestamp("2025-01-05")],
+            "region": "north",
+            "acquisition_channel": "web",
+            "referred_by": ["c000"],
+        }
+    )
+    again = compute_value_table(
+        pd.concat([world["customers"], late_customer], ignore_index=True),
+        pd.concat([world["interactions"], later_buy], ignore_index=True),
+        world["items"],
+        AS_OF,
+    ).table
     pd.testing.assert_frame_equal(base, again)
 
 
@@ -144,8 +184,9 @@ def _write_world(tmp_path, world) -> None:
 def test_value_cli_writes_table(tmp_path, world) -> None:
     _write_world(tmp_path, world)
     out = tmp_path / "out" / "value.csv"
-    res = CliRunner().invoke(app, ["value", "--data", str(tmp_path), "--as-of", "2024-12-31",
-                                   "--out", str(out)])
+    res = CliRunner().invoke(
+        app, ["value", "--data", str(tmp_path), "--as-of", "2024-12-31", "--out", str(out)]
+    )
     assert res.exit_code == 0, res.output
     table = pd.read_csv(out)
     assert list(table.columns) == list(VALUE_COLUMNS)
@@ -155,8 +196,7 @@ def test_value_cli_writes_table(tmp_path, world) -> None:
 
 def test_value_cli_missing_column_is_a_clear_error(tmp_path, world) -> None:
     _write_world(tmp_path, world)
-    world["customers"].drop(columns=["signup_date"]).to_csv(tmp_path / "customers.csv",
-                                                           index=False)
+    world["customers"].drop(columns=["signup_date"]).to_csv(tmp_path / "customers.csv", index=False)
     out = tmp_path / "value.parquet"
     res = CliRunner().invoke(app, ["value", "--data", str(tmp_path), "--out", str(out)])
     assert res.exit_code != 0
@@ -167,14 +207,41 @@ def test_value_cli_missing_column_is_a_clear_error(tmp_path, world) -> None:
 def test_clv_fit_cli_prints_params_and_logs_to_mlflow(tmp_path, world) -> None:
     world["interactions"].to_parquet(tmp_path / "tx.parquet", index=False)
     uri = f"sqlite:///{tmp_path}/mlflow.db"
-    res = CliRunner().invoke(app, ["clv", "fit", "--transactions", str(tmp_path / "tx.parquet"),
-                                   "--customer-col", "customer_id", "--date-col", "timestamp",
-                                   "--amount-col", "amount", "--calibration-end", "2024-06-30",
-                                   "--time-unit", "week", "--tracking-uri", uri])
+    res = CliRunner().invoke(
+        app,
+        [
+            "clv",
+            "fit",
+            "--transactions",
+            str(tmp_path / "tx.parquet"),
+            "--customer-col",
+            "customer_id",
+            "--date-col",
+            "timestamp",
+            "--amount-col",
+            "amount",
+            "--calibration-end",
+            "2024-06-30",
+            "--time-unit",
+            "week",
+            "--tracking-uri",
+            uri,
+        ],
+    )
     assert res.exit_code == 0, res.output
-    params = json.loads(res.stdout[res.stdout.index("{"):])
-    for key in ("r", "alpha", "a", "b", "p", "q", "gamma", "bgnbd_log_likelihood",
-                "gamma_gamma_log_likelihood", "n_customers"):
+    params = json.loads(res.stdout[res.stdout.index("{") :])
+    for key in (
+        "r",
+        "alpha",
+        "a",
+        "b",
+        "p",
+        "q",
+        "gamma",
+        "bgnbd_log_likelihood",
+        "gamma_gamma_log_likelihood",
+        "n_customers",
+    ):
         assert key in params
     assert params["calibration_end"] == "2024-06-30"
     import mlflow
@@ -186,9 +253,22 @@ def test_clv_fit_cli_prints_params_and_logs_to_mlflow(tmp_path, world) -> None:
 def test_clv_fit_cli_missing_column(tmp_path, world) -> None:
     path = tmp_path / "tx.csv"
     world["interactions"].to_csv(path, index=False)
-    res = CliRunner().invoke(app, ["clv", "fit", "--transactions", str(path), "--customer-col",
-                                   "customer_id", "--date-col", "when", "--amount-col", "amount",
-                                   "--no-log-mlflow"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "clv",
+            "fit",
+            "--transactions",
+            str(path),
+            "--customer-col",
+            "customer_id",
+            "--date-col",
+            "when",
+            "--amount-col",
+            "amount",
+            "--no-log-mlflow",
+        ],
+    )
     assert res.exit_code != 0
     assert "tx.csv" in res.output and "'when'" in res.output
 

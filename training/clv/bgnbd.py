@@ -79,8 +79,9 @@ def _log_likelihood(params: BgNbdParams, rows: _Rows) -> np.ndarray:
     xs, x = rows.x_values, rows.x
     common = (gammaln(r + xs) - gammaln(r) + r * np.log(alpha) - betaln(a, b))[rows.x_codes]
     rx = r + x
-    alive_term = (betaln(a, b + xs)[rows.x_codes]
-                  - rx * np.log(alpha + rows.age_values)[rows.age_codes])
+    alive_term = (
+        betaln(a, b + xs)[rows.x_codes] - rx * np.log(alpha + rows.age_values)[rows.age_codes]
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         dropped_x = betaln(a + 1, np.maximum(b + xs - 1, 1e-300))
         dropped = np.where(
@@ -153,8 +154,15 @@ def fit_bgnbd(
         return float(np.sum(counts * _log_likelihood(BgNbdParams(*p), rows)))
 
     res = maximize_log_likelihood(total, _start(x * w, age * w), n, penalizer, max_iter)
-    return BgNbdFit(BgNbdParams(*(float(v) for v in res.params)), res.log_likelihood, round(n),
-                    res.converged, res.message, res.iterations, res.method)
+    return BgNbdFit(
+        BgNbdParams(*(float(v) for v in res.params)),
+        res.log_likelihood,
+        round(n),
+        res.converged,
+        res.message,
+        res.iterations,
+        res.method,
+    )
 
 
 def _check_inputs(x: np.ndarray, t_x: np.ndarray, age: np.ndarray) -> None:
@@ -170,25 +178,31 @@ def _check_inputs(x: np.ndarray, t_x: np.ndarray, age: np.ndarray) -> None:
         raise ValueError("a customer with frequency 0 must have recency 0")
 
 
-def _log_odds_dead(params: BgNbdParams, x: np.ndarray, t_x: np.ndarray,
-                   age: np.ndarray) -> np.ndarray:
+def _log_odds_dead(
+    params: BgNbdParams, x: np.ndarray, t_x: np.ndarray, age: np.ndarray
+) -> np.ndarray:
     """log of a/(b+x-1) * ((alpha+T)/(alpha+t_x))^(r+x) for x > 0, -inf for x == 0."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     with np.errstate(divide="ignore", invalid="ignore"):
-        value = (np.log(a) - np.log(np.maximum(b + x - 1, 1e-300))
-                 + (r + x) * (np.log(alpha + age) - np.log(alpha + t_x)))
+        value = (
+            np.log(a)
+            - np.log(np.maximum(b + x - 1, 1e-300))
+            + (r + x) * (np.log(alpha + age) - np.log(alpha + t_x))
+        )
     return np.where(x > 0, value, -np.inf)
 
 
-def p_alive(params: BgNbdParams, frequency: ArrayLike, recency: ArrayLike,
-            T: ArrayLike) -> np.ndarray:
+def p_alive(
+    params: BgNbdParams, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+) -> np.ndarray:
     """P(customer still alive at T | x, t_x, T) (FHL 2005, eq. 13)."""
     x, t_x, age = _arrays(frequency, recency, T)
     return np.asarray(np.exp(-np.logaddexp(0.0, _log_odds_dead(params, x, t_x, age))))
 
 
-def expected_purchases(params: BgNbdParams, t: float, frequency: ArrayLike, recency: ArrayLike,
-                       T: ArrayLike) -> np.ndarray:
+def expected_purchases(
+    params: BgNbdParams, t: float, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+) -> np.ndarray:
     """Expected transactions in (T, T + t] given x, t_x, T (FHL 2005, eq. 10)."""
     x, t_x, age = _arrays(frequency, recency, T)
     r, alpha, a, b = params.r, params.alpha, params.a, params.b

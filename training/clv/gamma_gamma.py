@@ -54,8 +54,14 @@ class GammaGammaFit:
     method: str
 
 
-def _log_likelihood(params: GammaGammaParams, x_values: np.ndarray, x_codes: np.ndarray,
-                    x: np.ndarray, z: np.ndarray, log_z: np.ndarray) -> np.ndarray:
+def _log_likelihood(
+    params: GammaGammaParams,
+    x_values: np.ndarray,
+    x_codes: np.ndarray,
+    x: np.ndarray,
+    z: np.ndarray,
+    log_z: np.ndarray,
+) -> np.ndarray:
     # The gammaln and x-only terms are computed once per distinct x and gathered (few
     # distinct repeat counts); log z does not depend on the parameters, so callers pass it.
     p, q, g = params.p, params.q, params.gamma
@@ -65,8 +71,9 @@ def _log_likelihood(params: GammaGammaParams, x_values: np.ndarray, x_codes: np.
     return np.asarray(head[x_codes] + (px - 1) * log_z - (px + q) * np.log(g + x * z))
 
 
-def gamma_gamma_log_likelihood(params: GammaGammaParams, frequency: ArrayLike,
-                               monetary_value: ArrayLike) -> np.ndarray:
+def gamma_gamma_log_likelihood(
+    params: GammaGammaParams, frequency: ArrayLike, monetary_value: ArrayLike
+) -> np.ndarray:
     """Per-customer log-likelihood of the mean spend z of x transactions.
 
     log f(z | x) = lnG(px+q) - lnG(px) - lnG(q) + q ln(gamma) + px ln(x) + (px-1) ln(z)
@@ -110,8 +117,10 @@ def fit_gamma_gamma(
     x, z, w = x[keep], z[keep], w[keep]
     n = float(w.sum())
     if n < 2:
-        raise ValueError("Gamma-Gamma needs at least 2 customers with repeat purchases and "
-                         f"positive spend; got {n:g}")
+        raise ValueError(
+            "Gamma-Gamma needs at least 2 customers with repeat purchases and "
+            f"positive spend; got {n:g}"
+        )
     (dx, dz), inverse = distinct_rows(x, z)
     counts = np.bincount(inverse, weights=w, minlength=len(dx))
     x_values, x_codes = value_codes(dx)
@@ -124,12 +133,20 @@ def fit_gamma_gamma(
     # Start with mean spend = p*gamma/(q-1) equal to the observed mean.
     start = np.array([1.0, 2.0, float(np.sum(z * w) / n)])
     res = maximize_log_likelihood(total, start, n, penalizer, max_iter)
-    return GammaGammaFit(GammaGammaParams(*(float(v) for v in res.params)), res.log_likelihood,
-                         round(n), res.converged, res.message, res.iterations, res.method)
+    return GammaGammaFit(
+        GammaGammaParams(*(float(v) for v in res.params)),
+        res.log_likelihood,
+        round(n),
+        res.converged,
+        res.message,
+        res.iterations,
+        res.method,
+    )
 
 
-def expected_spend(params: GammaGammaParams, frequency: ArrayLike,
-                   monetary_value: ArrayLike) -> np.ndarray:
+def expected_spend(
+    params: GammaGammaParams, frequency: ArrayLike, monetary_value: ArrayLike
+) -> np.ndarray:
     """E[spend per transaction | x, z]: a weighted mean of the population and the customer.
 
     E = p (gamma + x z) / (p x + q - 1); for x = 0 this is the population mean.

@@ -56,13 +56,24 @@ class ClvModel:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClvModel:
         """Rebuild a model from `to_dict` output (e.g. a JSON file)."""
-        bg = BgNbdFit(BgNbdParams(data["r"], data["alpha"], data["a"], data["b"]),
-                      data["bgnbd_log_likelihood"], data["n_customers"],
-                      data["bgnbd_converged"], data["bgnbd_message"], 0, "loaded")
-        gg = GammaGammaFit(GammaGammaParams(data["p"], data["q"], data["gamma"]),
-                           data["gamma_gamma_log_likelihood"], data["n_customers_gamma_gamma"],
-                           data["gamma_gamma_converged"], data["gamma_gamma_message"], 0,
-                           "loaded")
+        bg = BgNbdFit(
+            BgNbdParams(data["r"], data["alpha"], data["a"], data["b"]),
+            data["bgnbd_log_likelihood"],
+            data["n_customers"],
+            data["bgnbd_converged"],
+            data["bgnbd_message"],
+            0,
+            "loaded",
+        )
+        gg = GammaGammaFit(
+            GammaGammaParams(data["p"], data["q"], data["gamma"]),
+            data["gamma_gamma_log_likelihood"],
+            data["n_customers_gamma_gamma"],
+            data["gamma_gamma_converged"],
+            data["gamma_gamma_message"],
+            0,
+            "loaded",
+        )
         return cls(bg, gg, str(data["time_unit"]))
 
     def save(self, path: Path) -> None:
@@ -89,8 +100,13 @@ def fit_clv(summary: pd.DataFrame, time_unit: str, *, penalizer: float = 0.0) ->
     return ClvModel(bg, gg, time_unit)
 
 
-def discounted_purchases(params: BgNbdParams, summary: pd.DataFrame, horizon_months: int,
-                         monthly_discount: float, time_unit: str) -> np.ndarray:
+def discounted_purchases(
+    params: BgNbdParams,
+    summary: pd.DataFrame,
+    horizon_months: int,
+    monthly_discount: float,
+    time_unit: str,
+) -> np.ndarray:
     """Sum over months m of the expected purchases in month m, divided by (1+d)^m."""
     month = DAYS_PER_MONTH / unit_days(time_unit)
     x, t_x, age = (summary[c].to_numpy(dtype="float64") for c in ("frequency", "recency", "T"))
@@ -103,8 +119,9 @@ def discounted_purchases(params: BgNbdParams, summary: pd.DataFrame, horizon_mon
     return total
 
 
-def predict_clv(model: ClvModel, summary: pd.DataFrame, horizon_months: int = 12,
-                monthly_discount: float = 0.01) -> pd.DataFrame:
+def predict_clv(
+    model: ClvModel, summary: pd.DataFrame, horizon_months: int = 12, monthly_discount: float = 0.01
+) -> pd.DataFrame:
     """Per-customer P(alive), expected purchases, expected spend and discounted CLV.
 
     Args:
@@ -125,11 +142,15 @@ def predict_clv(model: ClvModel, summary: pd.DataFrame, horizon_months: int = 12
     (x, t_x, age), inverse = distinct_rows(*columns)
     distinct = pd.DataFrame({"frequency": x, "recency": t_x, "T": age})
     horizon = horizon_months * DAYS_PER_MONTH / unit_days(model.time_unit)
-    spend = expected_spend(gg, summary["frequency"].to_numpy(dtype="float64"),
-                           summary["monetary_value"].to_numpy(dtype="float64"))
+    spend = expected_spend(
+        gg,
+        summary["frequency"].to_numpy(dtype="float64"),
+        summary["monetary_value"].to_numpy(dtype="float64"),
+    )
     spend = np.nan_to_num(spend, nan=0.0)
-    discounted = discounted_purchases(bg, distinct, horizon_months, monthly_discount,
-                                      model.time_unit)
+    discounted = discounted_purchases(
+        bg, distinct, horizon_months, monthly_discount, model.time_unit
+    )
     return pd.DataFrame(
         {
             "p_alive": p_alive(bg, x, t_x, age)[inverse],

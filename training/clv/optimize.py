@@ -60,14 +60,22 @@ def maximize_log_likelihood(
 
     x0 = np.log(np.asarray(start, dtype="float64"))
     bounds = [(-LOG_BOUND, LOG_BOUND)] * len(x0)
-    res = optimize.minimize(objective, x0, method="L-BFGS-B", bounds=bounds,
-                            options={"maxiter": max_iter, "ftol": 1e-14, "gtol": 1e-9})
+    res = optimize.minimize(
+        objective,
+        x0,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options={"maxiter": max_iter, "ftol": 1e-14, "gtol": 1e-9},
+    )
     method = "L-BFGS-B"
     if not res.success:
         logger.info("L-BFGS-B did not converge (%s); polishing with Nelder-Mead", res.message)
-        res = optimize.minimize(objective, res.x, method="Nelder-Mead",
-                                options={"maxiter": max_iter * len(x0), "xatol": 1e-8,
-                                         "fatol": 1e-12})
+        res = optimize.minimize(
+            objective,
+            res.x,
+            method="Nelder-Mead",
+            options={"maxiter": max_iter * len(x0), "xatol": 1e-8, "fatol": 1e-12},
+        )
         method = "L-BFGS-B+Nelder-Mead"
     params = np.exp(res.x)
     return MleResult(

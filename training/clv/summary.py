@@ -131,8 +131,10 @@ def positions(values: pd.Series | pd.Index, keys: pd.Index) -> np.ndarray:
     Arrow string into a Python object, seconds per call at a million customers.
     """
     if isinstance(values.dtype, pd.StringDtype) and isinstance(keys.dtype, pd.StringDtype):
-        found = pc.index_in(pa.array(values, type=pa.large_string()),
-                            value_set=pa.array(keys, type=pa.large_string()))
+        found = pc.index_in(
+            pa.array(values, type=pa.large_string()),
+            value_set=pa.array(keys, type=pa.large_string()),
+        )
         return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.intp)
     return np.asarray(keys.get_indexer(pd.Index(values)), dtype=np.intp)
 
