@@ -17,7 +17,7 @@ from features import value
 from features.load import DataError, find_table, load_dir, load_table, write_frame
 from features.tags import Tag, apply_tags
 from training.clv import ClvModel, fit_clv, predict_clv, summarize_transactions
-from training.clv.summary import TimeUnit, align, positions, sorted_ids
+from training.clv.summary import TimeUnit, align, positions, sorted_ids, take_float
 
 logger = logging.getLogger(__name__)
 
@@ -102,12 +102,10 @@ def purchases_as_of(
     cost = pd.Series(np.nan, index=buys.index)
     if items is not None:
         by_item = items.set_index("item_id")
-        if not by_item.index.is_unique:
-            raise ValueError("items: item_id is not unique")
         at = positions(buys["item_id"], by_item.index)
-        price = pd.Series(_take(by_item["price"], at), index=buys.index)
+        price = pd.Series(take_float(by_item["price"], at), index=buys.index)
         if "cost" in by_item.columns:
-            cost = pd.Series(_take(by_item["cost"], at), index=buys.index)
+            cost = pd.Series(take_float(by_item["cost"], at), index=buys.index)
     revenue = amount.where(amount > 0, (qty.fillna(1.0) * price).fillna(0.0))
     return pd.DataFrame(
         {
@@ -117,11 +115,6 @@ def purchases_as_of(
             "margin": revenue - qty.fillna(1.0) * cost,
         }
     )
-
-
-def _take(values: pd.Series, at: np.ndarray) -> np.ndarray:
-    """`values` (as float64) at positions `at`, NaN where `at` is -1."""
-    return np.append(values.to_numpy(dtype="float64", na_value=np.nan), np.nan)[at]
 
 
 def _history(purchases: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
@@ -168,7 +161,7 @@ def _influence(customers: pd.DataFrame, revenue: pd.Series, share: float) -> pd.
         return pd.DataFrame(columns=["n_referred", "influence_value"], dtype="float64")
     referred = customers.loc[customers["referred_by"].notna(), ["customer_id", "referred_by"]]
     at = positions(referred["customer_id"], revenue.index)
-    referred = referred.assign(value=np.nan_to_num(_take(revenue, at), nan=0.0))
+    referred = referred.assign(value=np.nan_to_num(take_float(revenue, at), nan=0.0))
     grouped = referred.groupby(referred["referred_by"].astype("string"))
     return pd.DataFrame(
         {"n_referred": grouped.size(), "influence_value": grouped["value"].sum() * share}

@@ -125,18 +125,26 @@ def summarize_transactions(
 
 
 def positions(values: pd.Series | pd.Index, keys: pd.Index) -> np.ndarray:
-    """Position of each value in the unique `keys`, -1 where absent (`keys.get_indexer`).
+    """Position of each value in `keys`, -1 where absent (`keys.get_indexer`).
 
     For string ids on both sides Arrow's hash lookup is used: pandas would first turn every
     Arrow string into a Python object, seconds per call at a million customers.
+
+    Raises:
+        ValueError: (pandas' InvalidIndexError for other dtypes) when `keys` repeat.
     """
     if isinstance(values.dtype, pd.StringDtype) and isinstance(keys.dtype, pd.StringDtype):
-        found = pc.index_in(
-            pa.array(values, type=pa.large_string()),
-            value_set=pa.array(keys, type=pa.large_string()),
-        )
+        key_array = pa.array(keys, type=pa.large_string())
+        if pc.count_distinct(key_array, mode="all").as_py() != len(key_array):
+            raise ValueError(f"{keys.name or 'keys'}: ids are not unique")
+        found = pc.index_in(pa.array(values, type=pa.large_string()), value_set=key_array)
         return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.intp)
     return np.asarray(keys.get_indexer(pd.Index(values)), dtype=np.intp)
+
+
+def take_float(values: pd.Series, at: np.ndarray) -> np.ndarray:
+    """`values` as float64 at the positions `at` of `positions`, NaN where `at` is -1."""
+    return np.append(values.to_numpy(dtype="float64", na_value=np.nan), np.nan)[at]
 
 
 def align(frame: pd.DataFrame, ids: pd.Index) -> pd.DataFrame:
