@@ -13,7 +13,12 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import betaln, gammaln, hyp2f1
 
-from training.value.optimize import maximize_log_likelihood
+from training.value.optimize import (
+    as_weights,
+    distinct_rows,
+    maximize_log_likelihood,
+    value_codes,
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,46 @@ def _arrays(*values: ArrayLike) -> tuple[np.ndarray, ...]:
     return tuple(np.asarray(v, dtype="float64") for v in values)
 
 
+@dataclass(frozen=True)
+class _Rows:
+    """Rows (x, t_x, T) with each column also as codes into its distinct values.
+
+    The costly terms (gammaln, betaln of x; log of alpha + T, alpha + t_x) depend on one
+    column each, and a shop has few distinct values per column (days, repeat counts), so they
+    are computed once per distinct value and gathered: the same numbers, far fewer calls.
+    """
+
+    x: np.ndarray
+    x_values: np.ndarray
+    x_codes: np.ndarray
+    t_values: np.ndarray
+    t_codes: np.ndarray
+    age_values: np.ndarray
+    age_codes: np.ndarray
+
+
+def _rows(x: np.ndarray, t_x: np.ndarray, age: np.ndarray) -> _Rows:
+    return _Rows(x, *value_codes(x), *value_codes(t_x), *value_codes(age))
+
+
+def _log_likelihood(params: BgNbdParams, rows: _Rows) -> np.ndarray:
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    xs, x = rows.x_values, rows.x
+    common = (gammaln(r + xs) - gammaln(r) + r * np.log(alpha) - betaln(a, b))[rows.x_codes]
+    rx = r + x
+    alive_term = (
+        betaln(a, b + xs)[rows.x_codes] - rx * np.log(alpha + rows.age_values)[rows.age_codes]
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dropped_x = betaln(a + 1, np.maximum(b + xs - 1, 1e-300))
+        dropped = np.where(
+            x > 0,
+            dropped_x[rows.x_codes] - rx * np.log(alpha + rows.t_values)[rows.t_codes],
+            -np.inf,
+        )
+    return np.asarray(common + np.logaddexp(alive_term, dropped))
+
+
 def bgnbd_log_likelihood(
     params: BgNbdParams, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
 ) -> np.ndarray:
@@ -55,17 +100,7 @@ def bgnbd_log_likelihood(
     L = B(a, b+x)/B(a, b) * G(r+x) a^r / (G(r) (alpha+T)^(r+x))
         + [x > 0] B(a+1, b+x-1)/B(a, b) * G(r+x) alpha^r / (G(r) (alpha+t_x)^(r+x))
     """
-    x, t_x, age = _arrays(frequency, recency, T)
-    r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    common = gammaln(r + x) - gammaln(r) + r * np.log(alpha) - betaln(a, b)
-    alive_term = betaln(a, b + x) - (r + x) * np.log(alpha + age)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dropped = np.where(
-            x > 0,
-            betaln(a + 1, np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + t_x),
-            -np.inf,
-        )
-    return np.asarray(common + np.logaddexp(alive_term, dropped))
+    return _log_likelihood(params, _rows(*_arrays(frequency, recency, T)))
 
 
 def _start(frequency: np.ndarray, T: np.ndarray) -> np.ndarray:
@@ -79,35 +114,50 @@ def fit_bgnbd(
     recency: ArrayLike,
     T: ArrayLike,
     *,
+    weights: ArrayLike | None = None,
     penalizer: float = 0.0,
     max_iter: int = 2000,
 ) -> BgNbdFit:
     """Fit BG/NBD by maximum likelihood.
 
+    The log-likelihood is a sum over customers, so it is evaluated once per distinct
+    (frequency, recency, T) row and weighted by the row's customer count: exact, and the
+    cost follows the number of distinct rows rather than customers.
+
     Args:
         frequency: Repeat transactions per customer.
         recency: Time of the last transaction since the first (same unit as T).
         T: Time since the first transaction at the end of calibration.
+        weights: Customers per row (default 1 each), e.g. counts of already distinct rows.
         penalizer: Optional L2 penalty on log-parameters (0 = plain MLE).
         max_iter: Iteration cap of the optimiser.
 
     Returns:
-        The fit, including `converged` and the optimiser message.
+        The fit, including `converged` and the optimiser message; `n_customers` is the
+        total weight (rounded).
 
     Raises:
-        ValueError: on empty, negative or inconsistent input (recency > T).
+        ValueError: on empty, negative or inconsistent input (recency > T) or weights.
     """
     x, t_x, age = _arrays(frequency, recency, T)
     _check_inputs(x, t_x, age)
+    w = as_weights(weights, len(x))
+    if not w.sum() > 0:
+        raise ValueError("BG/NBD needs a positive total weight")
+    used = w > 0  # a zero weight times a -inf log-likelihood would be NaN
+    distinct, inverse = distinct_rows(x[used], t_x[used], age[used])
+    counts = np.bincount(inverse, weights=w[used], minlength=len(distinct[0]))
+    rows = _rows(*distinct)
+    n = float(counts.sum())
 
     def total(p: np.ndarray) -> float:
-        return float(np.sum(bgnbd_log_likelihood(BgNbdParams(*p), x, t_x, age)))
+        return float(np.sum(counts * _log_likelihood(BgNbdParams(*p), rows)))
 
-    res = maximize_log_likelihood(total, _start(x, age), len(x), penalizer, max_iter)
+    res = maximize_log_likelihood(total, _start(x * w, age * w), n, penalizer, max_iter)
     return BgNbdFit(
         BgNbdParams(*(float(v) for v in res.params)),
         res.log_likelihood,
-        len(x),
+        round(n),
         res.converged,
         res.message,
         res.iterations,

@@ -13,7 +13,12 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import gammaln
 
-from training.value.optimize import maximize_log_likelihood
+from training.value.optimize import (
+    as_weights,
+    distinct_rows,
+    maximize_log_likelihood,
+    value_codes,
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,23 @@ class GammaGammaFit:
     method: str
 
 
+def _log_likelihood(
+    params: GammaGammaParams,
+    x_values: np.ndarray,
+    x_codes: np.ndarray,
+    x: np.ndarray,
+    z: np.ndarray,
+    log_z: np.ndarray,
+) -> np.ndarray:
+    # The gammaln and x-only terms are computed once per distinct x and gathered (few
+    # distinct repeat counts); log z does not depend on the parameters, so callers pass it.
+    p, q, g = params.p, params.q, params.gamma
+    pxs = p * x_values
+    head = gammaln(pxs + q) - gammaln(pxs) - gammaln(q) + q * np.log(g) + pxs * np.log(x_values)
+    px = p * x
+    return np.asarray(head[x_codes] + (px - 1) * log_z - (px + q) * np.log(g + x * z))
+
+
 def gamma_gamma_log_likelihood(
     params: GammaGammaParams, frequency: ArrayLike, monetary_value: ArrayLike
 ) -> np.ndarray:
@@ -59,60 +81,62 @@ def gamma_gamma_log_likelihood(
     """
     x = np.asarray(frequency, dtype="float64")
     z = np.asarray(monetary_value, dtype="float64")
-    p, q, g = params.p, params.q, params.gamma
-    px = p * x
-    return np.asarray(
-        gammaln(px + q)
-        - gammaln(px)
-        - gammaln(q)
-        + q * np.log(g)
-        + px * np.log(x)
-        + (px - 1) * np.log(z)
-        - (px + q) * np.log(g + x * z)
-    )
+    return _log_likelihood(params, *value_codes(x), x, z, np.log(z))
 
 
 def fit_gamma_gamma(
     frequency: ArrayLike,
     monetary_value: ArrayLike,
     *,
+    weights: ArrayLike | None = None,
     penalizer: float = 0.0,
     max_iter: int = 2000,
 ) -> GammaGammaFit:
     """Fit Gamma-Gamma by maximum likelihood on customers with frequency > 0.
 
+    As for BG/NBD, the log-likelihood is evaluated once per distinct (frequency, spend) row
+    and weighted by the row's customer count, which is exact.
+
     Args:
         frequency: Repeat transactions per customer (rows with 0 are skipped).
         monetary_value: Mean value of those repeat transactions (rows with <= 0 are skipped).
+        weights: Customers per row (default 1 each; rows with 0 are skipped).
         penalizer: Optional L2 penalty on log-parameters (0 = plain MLE).
         max_iter: Iteration cap of the optimiser.
 
     Returns:
-        The fit, including `converged`.
+        The fit, including `converged`; `n_customers` is the total weight used (rounded).
 
     Raises:
-        ValueError: when fewer than 2 customers have frequency > 0 and positive spend.
+        ValueError: when the customers with frequency > 0 and positive spend weigh < 2.
     """
     x = np.asarray(frequency, dtype="float64")
     z = np.asarray(monetary_value, dtype="float64")
-    keep = (x > 0) & (z > 0) & np.isfinite(z)
-    x, z = x[keep], z[keep]
-    if x.size < 2:
+    w = as_weights(weights, len(x))
+    keep = (x > 0) & (z > 0) & np.isfinite(z) & (w > 0)
+    x, z, w = x[keep], z[keep], w[keep]
+    n = float(w.sum())
+    if n < 2:
         raise ValueError(
             "Gamma-Gamma needs at least 2 customers with repeat purchases and "
-            f"positive spend; got {x.size}"
+            f"positive spend; got {n:g}"
         )
+    (dx, dz), inverse = distinct_rows(x, z)
+    counts = np.bincount(inverse, weights=w, minlength=len(dx))
+    x_values, x_codes = value_codes(dx)
+    log_z = np.log(dz)
 
     def total(p: np.ndarray) -> float:
-        return float(np.sum(gamma_gamma_log_likelihood(GammaGammaParams(*p), x, z)))
+        ll = _log_likelihood(GammaGammaParams(*p), x_values, x_codes, dx, dz, log_z)
+        return float(np.sum(counts * ll))
 
     # Start with mean spend = p*gamma/(q-1) equal to the observed mean.
-    start = np.array([1.0, 2.0, float(np.mean(z))])
-    res = maximize_log_likelihood(total, start, len(x), penalizer, max_iter)
+    start = np.array([1.0, 2.0, float(np.sum(z * w) / n)])
+    res = maximize_log_likelihood(total, start, n, penalizer, max_iter)
     return GammaGammaFit(
         GammaGammaParams(*(float(v) for v in res.params)),
         res.log_likelihood,
-        len(x),
+        round(n),
         res.converged,
         res.message,
         res.iterations,

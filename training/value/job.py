@@ -16,7 +16,14 @@ import pandas as pd
 from features.load import DataError, load_world, write_frame
 from training.value import rfm
 from training.value.lifetime import ClvModel, fit_clv, predict_clv
-from training.value.summary import TimeUnit, summarize_transactions
+from training.value.summary import (
+    TimeUnit,
+    align,
+    positions,
+    sorted_ids,
+    summarize_transactions,
+    take_float,
+)
 from training.value.tags import Tag, apply_tags
 
 logger = logging.getLogger(__name__)
@@ -102,9 +109,10 @@ def purchases_as_of(
     cost = pd.Series(np.nan, index=buys.index)
     if items is not None:
         by_item = items.set_index("item_id")
-        price = buys["item_id"].map(by_item["price"]).astype("float64")
+        at = positions(buys["item_id"], by_item.index)
+        price = pd.Series(take_float(by_item["price"], at), index=buys.index)
         if "cost" in by_item.columns:
-            cost = buys["item_id"].map(by_item["cost"]).astype("float64")
+            cost = pd.Series(take_float(by_item["cost"], at), index=buys.index)
     revenue = amount.where(amount > 0, (qty.fillna(1.0) * price).fillna(0.0))
     return pd.DataFrame(
         {
@@ -159,7 +167,8 @@ def _influence(customers: pd.DataFrame, revenue: pd.Series, share: float) -> pd.
     if "referred_by" not in customers.columns:
         return pd.DataFrame(columns=["n_referred", "influence_value"], dtype="float64")
     referred = customers.loc[customers["referred_by"].notna(), ["customer_id", "referred_by"]]
-    referred = referred.assign(value=referred["customer_id"].map(revenue).fillna(0.0))
+    at = positions(referred["customer_id"], revenue.index)
+    referred = referred.assign(value=np.nan_to_num(take_float(revenue, at), nan=0.0))
     grouped = referred.groupby(referred["referred_by"].astype("string"))
     return pd.DataFrame(
         {"n_referred": grouped.size(), "influence_value": grouped["value"].sum() * share}
@@ -196,13 +205,11 @@ def compute_value_table(
     purchases = purchases_as_of(interactions, items, cut)
     history = _history(purchases, cut)
     predicted, model = _predictions(purchases, cut, cfg)
-    ids = pd.Index(sorted(set(known["customer_id"]) | set(history.index)), name="customer_id")
+    ids = sorted_ids(known["customer_id"], history.index)
     frame = _assemble(ids, known, history, predicted, cut)
-    influence = _influence(known, frame["historical_revenue"], cfg.referral_share)
-    frame["n_referred"] = influence["n_referred"].reindex(ids).fillna(0).astype("int64")
-    frame["influence_value"] = (
-        influence["influence_value"].reindex(ids).astype("float64").fillna(0.0)
-    )
+    influence = align(_influence(known, frame["historical_revenue"], cfg.referral_share), ids)
+    frame["n_referred"] = influence["n_referred"].fillna(0).astype("int64")
+    frame["influence_value"] = influence["influence_value"].astype("float64").fillna(0.0)
     frame["total_value"] = (
         frame["historical_value"] + frame["predicted_clv"].fillna(0.0) + frame["influence_value"]
     )
@@ -231,26 +238,26 @@ def _assemble(
     predicted: pd.DataFrame,
     as_of: pd.Timestamp,
 ) -> pd.DataFrame:
-    info = known.set_index("customer_id")
+    info = align(known.set_index("customer_id"), ids)
+    history, predicted = align(history, ids), align(predicted, ids)
     frame = pd.DataFrame(index=ids)
     frame["as_of"] = as_of
     for col in ("region", "acquisition_channel"):
-        frame[col] = info[col].reindex(ids) if col in info.columns else pd.NA
-    frame["n_transactions"] = predicted["n_transactions"].reindex(ids).fillna(0).astype("int64")
-    frame["frequency"] = predicted["frequency"].reindex(ids).fillna(0).astype("int64")
-    frame["first_purchase"] = predicted["first_purchase"].reindex(ids)
-    frame["last_purchase"] = predicted["last_purchase"].reindex(ids)
-    frame["recency_days"] = history["recency_days"].reindex(ids)
-    signup = info["signup_date"].reindex(ids)
-    frame["tenure_days"] = (as_of - signup).dt.total_seconds() / 86400.0
-    frame["historical_revenue"] = history["historical_revenue"].reindex(ids).fillna(0.0)
-    frame["historical_margin"] = history["historical_margin"].reindex(ids)
+        frame[col] = info[col] if col in info.columns else pd.NA
+    frame["n_transactions"] = predicted["n_transactions"].fillna(0).astype("int64")
+    frame["frequency"] = predicted["frequency"].fillna(0).astype("int64")
+    frame["first_purchase"] = predicted["first_purchase"]
+    frame["last_purchase"] = predicted["last_purchase"]
+    frame["recency_days"] = history["recency_days"]
+    frame["tenure_days"] = (as_of - info["signup_date"]).dt.total_seconds() / 86400.0
+    frame["historical_revenue"] = history["historical_revenue"].fillna(0.0)
+    frame["historical_margin"] = history["historical_margin"]
     frame["historical_value"] = frame["historical_revenue"]
     frame["avg_order_value"] = frame["historical_revenue"] / frame["n_transactions"].where(
         frame["n_transactions"] > 0
     )
     for col in value_prediction_columns():
-        frame[col] = predicted[col].reindex(ids).astype("float64")
+        frame[col] = predicted[col].astype("float64")
     # Customers without a purchase are outside BG/NBD: nothing expected, P(alive) unknown.
     frame["expected_purchases"] = frame["expected_purchases"].fillna(0.0)
     frame["predicted_clv"] = frame["predicted_clv"].fillna(0.0)

@@ -22,6 +22,7 @@ from training.value.gamma_gamma import (
     expected_spend,
     fit_gamma_gamma,
 )
+from training.value.optimize import distinct_rows
 from training.value.summary import unit_days
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -135,19 +136,27 @@ def predict_clv(
     if horizon_months < 0 or monthly_discount <= -1:
         raise ValueError("horizon_months must be >= 0 and monthly_discount > -1")
     bg, gg = model.bgnbd.params, model.gamma_gamma.params
-    x, t_x, age = (summary[c].to_numpy(dtype="float64") for c in ("frequency", "recency", "T"))
+    columns = (summary[c].to_numpy(dtype="float64") for c in ("frequency", "recency", "T"))
+    # The BG/NBD predictions depend on (x, t_x, T) only: compute them once per distinct row
+    # (the same numbers, since every formula is elementwise) and hand them to every customer.
+    (x, t_x, age), inverse = distinct_rows(*columns)
+    distinct = pd.DataFrame({"frequency": x, "recency": t_x, "T": age})
     horizon = horizon_months * DAYS_PER_MONTH / unit_days(model.time_unit)
-    spend = expected_spend(gg, x, summary["monetary_value"].to_numpy(dtype="float64"))
+    spend = expected_spend(
+        gg,
+        summary["frequency"].to_numpy(dtype="float64"),
+        summary["monetary_value"].to_numpy(dtype="float64"),
+    )
     spend = np.nan_to_num(spend, nan=0.0)
     discounted = discounted_purchases(
-        bg, summary, horizon_months, monthly_discount, model.time_unit
+        bg, distinct, horizon_months, monthly_discount, model.time_unit
     )
     return pd.DataFrame(
         {
-            "p_alive": p_alive(bg, x, t_x, age),
-            "expected_purchases": expected_purchases(bg, horizon, x, t_x, age),
+            "p_alive": p_alive(bg, x, t_x, age)[inverse],
+            "expected_purchases": expected_purchases(bg, horizon, x, t_x, age)[inverse],
             "expected_spend": spend,
-            "predicted_clv": spend * discounted,
+            "predicted_clv": spend * discounted[inverse],
         },
         index=summary.index,
     )

@@ -1,4 +1,4 @@
-"""Shared maximum-likelihood machinery: log-parameterised minimisation with scipy."""
+"""Shared maximum-likelihood machinery: log-parameterised minimisation, distinct weighted rows."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import optimize
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ class MleResult:
 def maximize_log_likelihood(
     total_log_likelihood: Callable[[np.ndarray], float],
     start: np.ndarray,
-    n: int,
+    n: float,
     penalizer: float = 0.0,
     max_iter: int = 2000,
 ) -> MleResult:
@@ -43,7 +44,7 @@ def maximize_log_likelihood(
     Args:
         total_log_likelihood: Maps positive parameters to the summed log-likelihood.
         start: Positive starting parameters.
-        n: Number of customers (for the mean).
+        n: Number of customers, i.e. the total weight of the rows (for the mean).
         penalizer: L2 penalty on the log-parameters (0 = plain MLE).
         max_iter: Iteration cap per method.
 
@@ -85,3 +86,43 @@ def maximize_log_likelihood(
         iterations=int(res.nit),
         method=method,
     )
+
+
+def as_weights(weights: ArrayLike | None, n: int) -> np.ndarray:
+    """Per-row weights (customer counts) as float64; None means one customer per row.
+
+    Raises:
+        ValueError: unless there is one finite, non-negative weight per row.
+    """
+    if weights is None:
+        return np.ones(n)
+    w = np.asarray(weights, dtype="float64")
+    if w.shape != (n,):
+        raise ValueError(f"weights must have one value per row ({n}), got shape {w.shape}")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("weights must be finite and >= 0")
+    return w
+
+
+def distinct_rows(*columns: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """The distinct rows of equal-length 1-d columns, and where each input row went.
+
+    Returns:
+        The distinct rows' columns (sorted by the first column, then the next, ...) and
+        `inverse` such that `column[i] == distinct_column[inverse[i]]` for every column.
+    """
+    order = np.lexsort(columns[::-1])  # lexsort's last key is the primary one
+    ordered = [c[order] for c in columns]
+    starts = np.zeros(len(order), dtype=bool)
+    starts[:1] = True
+    for c in ordered:
+        starts[1:] |= c[1:] != c[:-1]
+    inverse = np.empty(len(order), dtype=np.intp)
+    inverse[order] = np.cumsum(starts) - 1
+    return tuple(c[starts] for c in ordered), inverse
+
+
+def value_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values and each element's position among them (`values == distinct[codes]`)."""
+    distinct, codes = np.unique(values, return_inverse=True)
+    return distinct, codes.reshape(-1)

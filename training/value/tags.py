@@ -191,8 +191,8 @@ def apply_tags(frame: pd.DataFrame, tags: Sequence[Tag]) -> pd.DataFrame:
     Raises:
         TagConfigError: naming the tag when it reads an unknown feature or cannot compare.
     """
-    names: list[list[str]] = [[] for _ in range(len(frame))]
     score = np.zeros(len(frame))
+    masks = []
     for tag in tags:
         missing = sorted(features_used(tag.rule) - set(frame.columns))
         if missing:
@@ -205,9 +205,24 @@ def apply_tags(frame: pd.DataFrame, tags: Sequence[Tag]) -> pd.DataFrame:
         except TypeError as exc:
             raise TagConfigError(f"tag {tag.name!r}: cannot evaluate rule: {exc}") from exc
         score += np.where(mask, tag.weight, 0.0)
-        for i in np.flatnonzero(mask):
-            names[i].append(tag.name)
+        masks.append(mask)
+    # Customers fall into a few distinct sets of matching tags: name each set once, then give
+    # every row its own copy of its set's list (no per-customer, per-tag Python loop).
+    matched, which = _distinct_matches(masks, len(frame))
+    sets = [[tag.name for tag, hit in zip(tags, row, strict=True) if hit] for row in matched]
+    names = [sets[i].copy() for i in which.tolist()]
     return pd.DataFrame(
         {"tags": pd.Series(names, index=frame.index, dtype="object"), "tag_score": score},
         index=frame.index,
     )
+
+
+def _distinct_matches(masks: list[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of the (row x tag) match matrix, and each row's index among them."""
+    matrix = np.column_stack(masks) if masks else np.zeros((n, 0), dtype=bool)
+    if matrix.shape[1] <= 63:  # one integer per row: a fast 1-d unique
+        key = matrix.astype(np.int64) @ (np.int64(1) << np.arange(matrix.shape[1], dtype=np.int64))
+        _, first, which = np.unique(key, return_index=True, return_inverse=True)
+    else:
+        _, first, which = np.unique(matrix, axis=0, return_index=True, return_inverse=True)
+    return matrix[first], which.reshape(-1)

@@ -24,6 +24,8 @@ from training.value import (
     predict_clv,
     summarize_transactions,
 )
+from training.value.lifetime import discounted_purchases
+from training.value.optimize import distinct_rows, maximize_log_likelihood
 
 
 def simulate_bgnbd(
@@ -213,3 +215,84 @@ def test_calibration_end_cuts_on_the_timestamp_not_the_day() -> None:
     summary = summarize_transactions(tx, "c", "at", "amount", calibration_end="2024-01-10 12:00")
     assert summary.loc["a", "n_transactions"] == 2
     assert summary.loc["a", "total_amount"] == 30.0
+
+
+def _with_duplicates(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    """A summary in whole weeks: few distinct rows, as with whole days at a million customers."""
+    ages = np.floor(rng.uniform(20, 52, size=n))
+    freq, rec = simulate_bgnbd(BgNbdParams(0.5, 6.0, 0.8, 3.0), ages, rng)
+    spend = np.round(simulate_spend(GammaGammaParams(5.0, 4.0, 20.0), freq, rng) / 5) * 5
+    frame = pd.DataFrame({"frequency": freq, "recency": np.floor(rec), "T": ages})
+    return frame.assign(monetary_value=spend)
+
+
+def _counted(frame: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    counts = frame.groupby(columns).size()
+    return counts.index.to_frame(index=False), counts.to_numpy(dtype="float64")
+
+
+def test_weighted_bgnbd_fit_on_distinct_rows_matches_the_fit_on_every_customer() -> None:
+    summary = _with_duplicates(np.random.default_rng(5), 3000)
+    distinct, counts = _counted(summary, ["frequency", "recency", "T"])
+    assert len(distinct) < 0.6 * len(summary)  # whole weeks repeat, so the weights matter
+    x, t_x, age = (summary[c].to_numpy() for c in ("frequency", "recency", "T"))
+    weighted = fit_bgnbd(distinct["frequency"], distinct["recency"], distinct["T"], weights=counts)
+
+    def every(p: np.ndarray) -> float:  # the unweighted fit as it was: sum over every customer
+        return float(np.sum(bgnbd_log_likelihood(BgNbdParams(*p), x, t_x, age)))
+
+    plain = maximize_log_likelihood(every, np.array([1, age.sum() / x.sum(), 1, 1]), len(x))
+    assert weighted.n_customers == len(summary)
+    # Exact: the weighted sum is the sum over every customer, up to rounding.
+    fitted = np.array([*weighted.params.as_dict().values()])
+    assert weighted.log_likelihood == pytest.approx(every(fitted), rel=1e-12)
+    # Same optimum; parameters to the optimiser's precision (~1e-5 along a flat ridge).
+    assert weighted.log_likelihood == pytest.approx(plain.log_likelihood, rel=1e-11)
+    assert np.allclose(fitted, plain.params, rtol=1e-4, atol=0)
+
+
+def test_weighted_gamma_gamma_fit_on_distinct_rows_matches_the_fit_on_every_customer() -> None:
+    summary = _with_duplicates(np.random.default_rng(6), 3000)
+    buyers = summary.loc[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+    distinct, counts = _counted(buyers, ["frequency", "monetary_value"])
+    assert len(distinct) < len(buyers) / 2
+    x, z = buyers["frequency"].to_numpy(), buyers["monetary_value"].to_numpy()
+    weighted = fit_gamma_gamma(distinct["frequency"], distinct["monetary_value"], weights=counts)
+
+    def every(p: np.ndarray) -> float:
+        return float(np.sum(gamma_gamma_log_likelihood(GammaGammaParams(*p), x, z)))
+
+    plain = maximize_log_likelihood(every, np.array([1.0, 2.0, z.mean()]), len(x))
+    assert weighted.n_customers == len(buyers)
+    assert weighted.log_likelihood == pytest.approx(plain.log_likelihood, rel=1e-11)
+    assert np.allclose([*weighted.params.as_dict().values()], plain.params, rtol=1e-4, atol=0)
+
+
+def test_predictions_from_the_weighted_fit_match_and_equal_the_per_customer_formulas() -> None:
+    summary = _with_duplicates(np.random.default_rng(8), 2000)
+    bg_rows, bg_counts = _counted(summary, ["frequency", "recency", "T"])
+    buyers = summary.loc[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+    gg_rows, gg_counts = _counted(buyers, ["frequency", "monetary_value"])
+    bg = fit_bgnbd(bg_rows["frequency"], bg_rows["recency"], bg_rows["T"], weights=bg_counts)
+    gg = fit_gamma_gamma(gg_rows["frequency"], gg_rows["monetary_value"], weights=gg_counts)
+    got = predict_clv(ClvModel(bg, gg, "week"), summary, 12, 0.01)
+    every = predict_clv(fit_clv(summary, "week"), summary, 12, 0.01)
+    pd.testing.assert_frame_equal(got, every, rtol=1e-4)
+    # Scored once per distinct row and handed out: exactly the per-customer formulas.
+    x, t_x, age = (summary[c].to_numpy() for c in ("frequency", "recency", "T"))
+    np.testing.assert_array_equal(got["p_alive"], p_alive(bg.params, x, t_x, age))
+    expected = expected_purchases(bg.params, 12 * 365.25 / 12 / 7, x, t_x, age)
+    np.testing.assert_array_equal(got["expected_purchases"], expected)
+    clv = got["expected_spend"] * discounted_purchases(bg.params, summary, 12, 0.01, "week")
+    np.testing.assert_array_equal(got["predicted_clv"], clv)
+
+
+def test_distinct_rows_and_weights_validation() -> None:
+    a, b = np.array([2.0, 1.0, 2.0, 1.0, 2.0]), np.array([0.5, 0.5, 0.5, 0.7, 0.1])
+    (da, db), inverse = distinct_rows(a, b)
+    assert list(zip(da, db, strict=True)) == [(1.0, 0.5), (1.0, 0.7), (2.0, 0.1), (2.0, 0.5)]
+    assert np.array_equal(da[inverse], a) and np.array_equal(db[inverse], b)
+    with pytest.raises(ValueError, match="weights"):
+        fit_bgnbd([1, 0], [1.0, 0.0], [2.0, 2.0], weights=[1.0, -1.0])
+    with pytest.raises(ValueError, match="one value per row"):
+        fit_gamma_gamma([1, 2], [1.0, 2.0], weights=[1.0])

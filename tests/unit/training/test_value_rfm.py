@@ -125,7 +125,10 @@ def test_value_table_columns_tiers_influence_margin(world) -> None:
     )
     table = result.table.set_index("customer_id")
     assert list(result.table.columns) == list(VALUE_COLUMNS)
-    assert result.model is not None and result.model.bgnbd.converged
+    # This world's BG/NBD likelihood keeps rising towards a, b -> infinity (a fixed dropout
+    # probability), so its convergence flag depends on floating-point summation order;
+    # convergence is tested on identifiable data in test_clv.
+    assert result.model is not None and np.isfinite(result.model.bgnbd.log_likelihood)
     star = table.loc["star"]
     assert star["value_tier"] == "potential"
     assert star["tags"] == ["rising"] and star["tag_score"] == 2.0

@@ -140,3 +140,16 @@ def test_default_config_is_valid_and_reads_value_table_columns() -> None:
     }
     out = apply_tags(pd.DataFrame([row]), tags)
     assert {"vip", "loyal_core", "big_basket"} <= set(out.loc[0, "tags"])
+
+
+@pytest.mark.parametrize("n_tags", [3, 70])  # 70: more tags than one integer key holds
+def test_rows_get_their_own_lists_in_config_order(n_tags: int) -> None:
+    frame = pd.DataFrame({"v": [5.0, 0.0, 5.0, 69.0, np.nan]})
+    tags = parse_tags(
+        {"tags": [_tag(f"t{i}", {"feature": "v", "op": ">=", "value": i}) for i in range(n_tags)]}
+    )
+    out = apply_tags(frame, tags)
+    for value, names in zip(frame["v"], out["tags"], strict=True):
+        assert names == [f"t{i}" for i in range(n_tags) if value >= i]
+    assert out["tags"][0] == out["tags"][2] and out["tags"][0] is not out["tags"][2]
+    assert out["tag_score"].tolist() == [len(names) for names in out["tags"]]
