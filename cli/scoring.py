@@ -25,6 +25,7 @@ from features.load import DataError
 from features.settings import get_settings
 from models.bundle import BundleError, hash_files
 from training.registry import RegistryError, training_run
+from training.scoring.distributed import DaskUnavailable
 from training.scoring.table import TableError, read_table, require_columns
 from training.scoring.train import TrainConfig, train_scorer
 
@@ -43,7 +44,16 @@ WORLD_COLUMNS = {
     "churn": ("churned", "customer_id", "snapshot"),
     "lead": ("converted", "lead_id", "created_at"),
 }
-_ERRORS = (DataError, TableError, BundleError, RegistryError, ValueError, KeyError, OSError)
+_ERRORS = (
+    DataError,
+    TableError,
+    BundleError,
+    RegistryError,
+    DaskUnavailable,
+    ValueError,
+    KeyError,
+    OSError,
+)
 
 TABLE_HELP = "Your training table (CSV or Parquet): one row per entity (and snapshot)."
 LABEL_HELP = "Label column of --table: 0/1, true/false or yes/no."
@@ -55,6 +65,10 @@ NOREG_HELP = "Log to MLflow but do not register the model (no champion change)."
 BUNDLE_OUT_HELP = "Also copy the trained bundle to this directory."
 TEXT_HELP = 'JSON file of reason templates, e.g. {"recency_days": "idle {value:.0f} days"}.'
 TRIALS_HELP = "Number of LightGBM configurations searched on the validation slice."
+DASK_HELP = (
+    "Dask scheduler address (tcp://host:8786): refit the final LightGBM on that cluster through "
+    "lightgbm.dask [env DASK_SCHEDULER; default: train here]. Needs the `dask` extra."
+)
 
 
 def _load_training(
@@ -120,6 +134,7 @@ def _train(kind: str, options: dict[str, Any]) -> None:
             config.feature_text.update(json.loads(Path(options["feature_text"]).read_text()))
         config.n_trials = options["trials"]
         settings = get_settings()
+        config.dask_scheduler = options["dask_scheduler"] or settings.dask_scheduler
         with tempfile.TemporaryDirectory() as tmp, training_run(settings, f"train-{kind}") as run:
             with console.status(f"training {kind} scorer on {len(df)} rows ..."):
                 result = train_scorer(df, config, Path(tmp) / "bundle")
@@ -163,6 +178,8 @@ def _print_summary(
         f"blend weight (LightGBM) {params['blend_weight_lightgbm']}, "
         f"{params['rounds']} rounds; MLflow run {run_id}"
     )
+    if params.get("dask_workers"):
+        console.print(f"final LightGBM fitted on {params['dask_workers']} Dask workers")
     if version is not None:
         console.print(f"registered {version.name} version {version.version} as @champion")
     else:
@@ -181,6 +198,7 @@ def _train_options(
     out_bundle: Path | None,
     feature_text: Path | None,
     trials: int,
+    dask_scheduler: str | None,
 ) -> dict[str, Any]:
     return dict(locals())
 
@@ -206,6 +224,7 @@ def train_churn(
     out_bundle: Path | None = typer.Option(None, "--out-bundle", help=BUNDLE_OUT_HELP),
     feature_text: Path | None = typer.Option(None, "--feature-text", help=TEXT_HELP),
     trials: int = typer.Option(8, "--trials", min=1, max=64, help=TRIALS_HELP),
+    dask_scheduler: str | None = typer.Option(None, "--dask-scheduler", help=DASK_HELP),
 ) -> None:
     """Train the churn scorer (probability, 0-100 score, high/medium/low risk, reasons)."""
     options = _train_options(
@@ -220,6 +239,7 @@ def train_churn(
         out_bundle,
         feature_text,
         trials,
+        dask_scheduler,
     )
     _train("churn", {**options, "definition": definition.value})
 
@@ -239,6 +259,7 @@ def train_lead(
     out_bundle: Path | None = typer.Option(None, "--out-bundle", help=BUNDLE_OUT_HELP),
     feature_text: Path | None = typer.Option(None, "--feature-text", help=TEXT_HELP),
     trials: int = typer.Option(8, "--trials", min=1, max=64, help=TRIALS_HELP),
+    dask_scheduler: str | None = typer.Option(None, "--dask-scheduler", help=DASK_HELP),
 ) -> None:
     """Train the lead scorer (probability, 0-100 score, grade A-D, reasons)."""
     _train(
@@ -255,5 +276,6 @@ def train_lead(
             out_bundle,
             feature_text,
             trials,
+            dask_scheduler,
         ),
     )

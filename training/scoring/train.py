@@ -19,6 +19,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from models.bundle import Manifest, write_manifest
+from models.scoring.drift import feature_profiles
 from models.scoring.reasons import CATEGORICAL
 from models.scoring.scorer import (
     CALIBRATION_FILE,
@@ -52,6 +53,7 @@ class TrainConfig:
     allow_linear: bool = True
     source: str = "table"
     data_hash: str | None = None
+    dask_scheduler: str | None = None  # refit the final LightGBM on this Dask cluster
 
 
 @dataclass
@@ -100,6 +102,8 @@ def train_scorer(df: pd.DataFrame, config: TrainConfig, bundle_dir: Path) -> Tra
     metrics.update({f"cv_brier_{m}": b for m, b in briers.items()})
     metrics.update({f"val_{k}": v for k, v in fit.val_metrics.items()})
     details = _details(spec, config, fit, cal_spec["method"], tiers, metrics, splits)
+    # Training-time distributions, so drift is measured later without the training data.
+    details["drift_profile"] = feature_profiles(x, list(spec.features))
     as_of = str(times.max()) if times is not None else None
     write_manifest(
         bundle_dir,
@@ -142,12 +146,10 @@ def _fit_models(
         val_metrics["auc_chosen"] = blend_scores[weight]
     tv = np.concatenate([tr, val])
     rounds = max(1, round(best.best_iteration * len(tv) / len(tr)))
-    booster = (
-        tune.fit_final(
-            best.choice, rounds, x[tv], y[tv], cats, spec.feature_names, config.threads, config.seed
-        )
+    booster, dask_workers = (
+        _fit_final(best.choice, rounds, x[tv], y[tv], cats, spec, config)
         if weight > 0
-        else None
+        else (None, 0)
     )
     lin = linear.fit_linear(x[tv], y[tv], specs, c) if weight < 1 and c is not None else None
     params = {
@@ -156,8 +158,28 @@ def _fit_models(
         "blend_weight_lightgbm": weight,
         "linear_C": c,
         "split": "time" if splits.by_time else "stratified",
+        "dask_workers": dask_workers,
     }
     return _Fit(weight, booster, lin, params, val_metrics, trials)
+
+
+def _fit_final(
+    choice: dict[str, Any],
+    rounds: int,
+    x: np.ndarray,
+    y: np.ndarray,
+    cats: list[int],
+    spec: TableSpec,
+    config: TrainConfig,
+) -> tuple[lgb.Booster, int]:
+    """The final refit: here, or through LightGBM's Dask interface (0 workers = local)."""
+    names = spec.feature_names
+    if config.dask_scheduler is None:
+        return tune.fit_final(choice, rounds, x, y, cats, names, config.threads, config.seed), 0
+    from training.scoring.distributed import fit_final_dask
+
+    params = tune.lgb_params(choice, y, config.threads, config.seed)
+    return fit_final_dask(params, rounds, x, y, cats, names, config.dask_scheduler)
 
 
 def _choose_weight(
