@@ -14,6 +14,7 @@ _COMMAND_MODULES = (
     "cli.scoring",
     "cli.score",
     "cli.value",
+    "cli.export",
 )
 
 

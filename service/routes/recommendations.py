@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from models.recommender.model import RecFilters, RecResult
-from service.customer_state import recent_events, recommender_state
+from models.recommender.online import recent_events, recommender_state
 from service.deps import RecommenderDep, SettingsDep, StoreDep
 from service.errors import BadRequest
 from service.schemas import UNAVAILABLE, Recommendations, RecommendedItem
