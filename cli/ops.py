@@ -12,7 +12,8 @@ from cli.app import app, models_app
 from cli.common import champion, console, fail, parse_as_of, progress_bar
 from features.load import DataError, load_world, read_frame
 from features.settings import get_settings
-from models.champions import CHURN, RECOMMENDER
+from models.bundle import BundleError
+from models.champions import CHURN, LEAD, RECOMMENDER, ChampionError, load_champion
 from training import registry
 
 DataOpt = Annotated[
@@ -58,6 +59,7 @@ def materialize(
             cutoff,
             recommender=models.get("recommender"),
             churn=models.get("churn"),
+            lead=models.get("lead"),
             value_table=value_table,
             model_versions=versions,
             progress=update,
@@ -66,6 +68,7 @@ def materialize(
         f"materialized {report.customers:,} customers as of {report.as_of} "
         f"(cache version {report.version}; models {versions})"
     )
+    _log_drift(report.drift, versions, report.version)
 
 
 @app.command()
@@ -161,10 +164,31 @@ def _value_table(path: Path) -> Any:
 
 def _champions() -> tuple[dict[str, Any], dict[str, str | None]]:
     recommender, churn = champion(RECOMMENDER), champion(CHURN)
-    return (
-        {"recommender": recommender.model, "churn": churn.model},
-        {"recommender": recommender.version, "churn": churn.version},
-    )
+    models: dict[str, Any] = {"recommender": recommender.model, "churn": churn.model}
+    versions: dict[str, str | None] = {"recommender": recommender.version, "churn": churn.version}
+    try:  # the lead model only feeds drift here: materialize without it, say so
+        lead = load_champion(get_settings(), LEAD)
+    except (ChampionError, BundleError) as exc:
+        console.print(f"[yellow]note:[/] no lead drift ({exc})")
+    else:
+        models["lead"], versions["lead"] = lead.model, lead.version
+    return models, versions
+
+
+def _log_drift(drift: dict[str, Any], versions: dict[str, str | None], cache: str) -> None:
+    """Log drift runs to MLflow and show the worst features; a logging failure only warns."""
+    for role, entry in drift.items():
+        worst = sorted(entry["psi"].items(), key=lambda kv: -kv[1])[:3]
+        shown = ", ".join(f"{name} {value:.3f}" for name, value in worst)
+        console.print(f"{role} drift (PSI vs training, highest): {shown}")
+    if not drift:
+        return
+    from training.monitoring import log_drift
+
+    try:
+        log_drift(get_settings(), drift, versions, cache)
+    except Exception as exc:  # the cache is committed; drift logging must not fail the command
+        console.print(f"[yellow]warning:[/] drift not logged to MLflow: {exc}")
 
 
 def _print_examples(url: str, host: str, port: int) -> None:

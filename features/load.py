@@ -129,10 +129,10 @@ def load_dir(data_dir: Path | str, *tables: str) -> dict[str, pd.DataFrame]:
 
 
 def load_world(data_dir: Path | str) -> dict[str, pd.DataFrame]:
-    """The raw tables of a data directory: customers and interactions; items, tickets if present."""
+    """The raw tables of a data directory: customers, interactions; items, tickets, leads if any."""
     base = Path(data_dir)
     tables = load_dir(base, "customers", "interactions")
-    for optional in ("items", "tickets"):
+    for optional in ("items", "tickets", "leads"):
         if any((base / f"{optional}{suffix}").is_file() for suffix in SUFFIXES):
             tables.update(load_dir(base, optional))
     return tables

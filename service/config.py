@@ -25,3 +25,8 @@ class ServiceSettings(Settings):
         ge=0,
         description="How often to check the registry for a moved alias; 0 = never.",
     )
+    drift_psi_threshold: float = Field(
+        default=0.2,
+        gt=0,
+        description="PSI at which GET /v1/models flags a feature as drifted (0.2: a real shift).",
+    )

@@ -18,6 +18,7 @@ from service.config import ServiceSettings
 from service.errors import install_handlers
 from service.limits import BodySizeLimit
 from service.routes import customers, events, health, items, recommendations, scoring
+from service.routes import models as model_routes
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def create_app(
     app = FastAPI(title="valuechain", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for module in (health, recommendations, items, events, scoring, customers):
+    for module in (health, recommendations, items, events, scoring, customers, model_routes):
         app.include_router(module.router)
     return app
 

@@ -20,6 +20,40 @@ class Readiness(BaseModel):
     errors: dict[str, str] = Field(default_factory=dict)
 
 
+class FeatureDrift(BaseModel):
+    name: str
+    psi: float = Field(description="Population stability index vs the training data.")
+    drifted: bool = Field(description="psi >= the server's DRIFT_PSI_THRESHOLD.")
+
+
+class Drift(BaseModel):
+    measured_against: str | None = Field(
+        description="Model version whose training data the last materialize compared with."
+    )
+    rows: int = Field(description="Rows of the current population (active customers, leads).")
+    max_psi: float
+    drifted: bool = Field(description="Any feature at or over the threshold: consider retraining.")
+    features: list[FeatureDrift] = Field(description="Highest PSI first.")
+
+
+class ModelStatus(BaseModel):
+    role: str
+    name: str = Field(description="MLflow registered model name.")
+    version: str | None = Field(description="Loaded version (None: not loaded, see `error`).")
+    run_id: str | None
+    error: str | None = None
+    drift: Drift | None = Field(
+        description="Churn and lead only, from the last materialization (None before one)."
+    )
+
+
+class ModelsOverview(BaseModel):
+    cache_version: str | None
+    as_of: str | None
+    psi_threshold: float
+    models: list[ModelStatus]
+
+
 class RecommendedItem(BaseModel):
     item_id: str
     score: float
