@@ -40,7 +40,8 @@ def materialize(
         ),
     ] = False,
 ) -> None:
-    """Write customer features, recommender state and churn ranking to Redis (a new version)."""
+    """Write features, recommender state, churn ranking and feature drift (PSI, also logged to
+    MLflow) to Redis as a new cache version."""
     from features.connect import open_store
     from features.materialize import materialize as run
 

@@ -28,12 +28,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def process(args: list[str], log: Path, env: dict[str, str] | None = None) -> Iterator[None]:
+def process(
+    args: list[str], log: Path, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run `args` in the background for the duration of the block."""
     with log.open("w") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
         try:
-            yield
+            yield proc
         finally:
             proc.terminate()
             try:
@@ -43,15 +45,21 @@ def process(args: list[str], log: Path, env: dict[str, str] | None = None) -> It
                 proc.wait()
 
 
-def wait_http(url: str, log: Path, timeout: float = 120, status: int = 200) -> None:
+def wait_http(
+    url: str,
+    log: Path,
+    timeout: float = 120,
+    status: int = 200,
+    proc: subprocess.Popen[bytes] | None = None,
+) -> None:
     """Poll `url` until it answers `status`; fail with the process log when it never does."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and (proc is None or proc.poll() is None):
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(url, timeout=5).status_code == status:
                 return
         time.sleep(0.5)
-    pytest.fail(f"{url} did not answer {status} in {timeout:.0f}s:\n{log.read_text()[-4000:]}")
+    pytest.fail(f"{url} did not answer {status}:\n{log.read_text()[-4000:]}")
 
 
 @contextlib.contextmanager
@@ -85,7 +93,7 @@ def api_server(env: dict[str, str], log: Path, workers: int = 1) -> Iterator[str
     args += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     env = dict(env, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     env.setdefault("PYTHONPATH", str(Path(__file__).resolve().parents[2]))
-    with process(args, log, env=dict(os.environ, **env)):
+    with process(args, log, env=dict(os.environ, **env)) as proc:
         base = f"http://127.0.0.1:{port}"
-        wait_http(f"{base}/readyz", log)
+        wait_http(f"{base}/readyz", log, proc=proc)
         yield base

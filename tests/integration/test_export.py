@@ -69,8 +69,8 @@ def test_value_for_an_id_list(world: World, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--out", "x.xlsx"], "unsupported file type"),
-        (["--out", "x.csv", "--ids", "ids.csv"], "column 'customer_id': missing required column"),
+        (["--out", "{tmp}/x.xlsx"], "unsupported file type"),
+        (["--out", "{tmp}/x.csv", "--ids", "{tmp}/ids.csv"], "column 'customer_id': missing"),
     ],
 )
 def test_bad_input_is_a_clear_error_and_writes_nothing(
@@ -78,8 +78,8 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(
 ) -> None:
     (tmp_path / "ids.csv").write_text("id\nC1\n")
     result = subprocess.run(
-        [*VALUECHAIN, "export", "value", *args],
-        env=world.env, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+        [*VALUECHAIN, "export", "value", *(a.format(tmp=tmp_path) for a in args)],
+        env=world.env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert result.returncode == 2
     assert message in " ".join(result.stderr.split())

@@ -50,7 +50,8 @@ def backend_store() -> Iterator[str]:
     created = _psql(f"CREATE DATABASE {name}")
     assert created.returncode == 0, created.stderr
     try:
-        yield f"{POSTGRES}/{name}"
+        # SQLAlchemy 2.1 defaults postgresql:// to psycopg 3; MLflow's image ships psycopg2.
+        yield f"{POSTGRES.replace('postgresql://', 'postgresql+psycopg2://')}/{name}"
     finally:
         _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
@@ -64,9 +65,12 @@ def stack(backend_store: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     server += ["--backend-store-uri", backend_store, "--workers", "1"]
     server += ["--artifacts-destination", str(base / "artifacts"), "--serve-artifacts"]
     log = base / "mlflow.log"
-    env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true")
-    with redis_server(base / "redis") as redis_url, process(server, log, env=env):
-        wait_http(f"http://127.0.0.1:{port}/health", log, timeout=180)
+    # No background job runner (GenAI jobs): valuechain needs none, and it slows the start.
+    env = dict(
+        os.environ, MLFLOW_DISABLE_TELEMETRY="true", MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false"
+    )
+    with redis_server(base / "redis") as redis_url, process(server, log, env=env) as mlflow:
+        wait_http(f"http://127.0.0.1:{port}/health", log, timeout=600, proc=mlflow)
         yield dict(
             env,
             MLFLOW_TRACKING_URI=f"http://127.0.0.1:{port}",

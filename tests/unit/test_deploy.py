@@ -66,7 +66,7 @@ def test_the_compose_stack_has_every_part(compose: dict[str, Any]) -> None:
     assert {"redis", "postgres", "mlflow", "api", "exporter", "trainer"} <= set(services)
     assert "--appendonly" in services["redis"]["command"]
     mlflow = services["mlflow"]["command"]  # a string: the shell form
-    assert "--backend-store-uri postgresql://" in mlflow
+    assert "--backend-store-uri postgresql+psycopg2://" in mlflow
     assert "--artifacts-destination /mlartifacts" in mlflow
     api = services["api"]["environment"]
     assert api["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
