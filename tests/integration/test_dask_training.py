@@ -1,11 +1,12 @@
-"""Training past one machine: `train churn --dask-scheduler` refits LightGBM on a Dask cluster.
+"""Training past one machine: churn and lead refit LightGBM on a Dask cluster.
 
 A `dask.distributed` LocalCluster with two workers (threads in this process, real TCP between
-scheduler, workers and the `valuechain` subprocess) stands in for a cluster of machines.
+the scheduler, the workers and a `valuechain` subprocess) stands in for a cluster of machines.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,8 @@ from sklearn.metrics import roc_auc_score
 
 from features import tables
 from models.scoring.scorer import TabularScorer
-from tests.integration.conftest import VALUECHAIN, World, run_cli
+from tests.integration.conftest import VALUECHAIN, run_cli
+from training.scoring.train import TrainConfig, train_scorer
 
 pytestmark = pytest.mark.integration
 
@@ -29,40 +31,60 @@ def scheduler() -> Iterator[str]:
         n_workers=2,
         threads_per_worker=1,
         processes=False,
-        protocol="tcp",  # in-process workers, but real TCP: the CLI subprocess connects
+        protocol="tcp",  # in-process workers, but real TCP: a CLI subprocess can connect
         host="127.0.0.1",
         dashboard_address=None,
     ) as cluster:
         yield str(cluster.scheduler_address)
 
 
-def test_churn_trains_through_lightgbm_dask(world: World, scheduler: str, tmp_path: Path) -> None:
-    bundle = tmp_path / "bundle"
-    out = run_cli(
-        world.env,
-        "train", "churn", "--data", world.data, "--trials", "2", "--no-register",
-        "--dask-scheduler", scheduler, "--out-bundle", bundle,
-    ).stdout  # fmt: skip
-    assert "final LightGBM fitted on 2 Dask workers" in out
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    base = tmp_path_factory.mktemp("dask")
+    return dict(
+        os.environ,
+        MLFLOW_TRACKING_URI=f"sqlite:///{base / 'mlruns' / 'mlflow.db'}",
+        MLFLOW_DISABLE_TELEMETRY="true",
+        STATE_DIR=str(base / "var"),
+        DATA=str(base / "data"),
+    )
 
-    scorer = TabularScorer.load(bundle, "churn")
+
+@pytest.fixture(scope="module")
+def data(env: dict[str, str]) -> Path:
+    """A small generated world (no training needed)."""
+    run_cli(env, "generate", "--out", env["DATA"], "--customers", "1500", "--seed", "5")
+    return Path(env["DATA"])
+
+
+def test_churn_trains_through_lightgbm_dask(data: Path, scheduler: str, tmp_path: Path) -> None:
+    frame, text = tables.churn_table(data, None, 60)
+    config = TrainConfig(
+        "churn", "churned", "customer_id", "snapshot", feature_text=text, n_trials=2,
+        allow_linear=False, dask_scheduler=scheduler,
+    )  # fmt: skip
+    result = train_scorer(frame, config, tmp_path / "bundle")
+
+    scorer = TabularScorer.load(result.bundle_dir, "churn")  # the bundle as serving loads it
     details = scorer.manifest.details
     assert details["params"]["dask_workers"] == 2
+    assert scorer.booster is not None and scorer.booster.num_trees() == details["params"]["rounds"]
     assert details["metrics"]["roc_auc"] > 0.65  # held-out calibration slice
-    if details["model"]["lightgbm"]:
-        assert scorer.booster is not None and scorer.booster.num_trees() > 0
-    frame, _ = tables.churn_table(world.data, None, 60)
     scored = scorer.score_frame(frame)
     assert scored["probability"].between(0, 1).all()
     assert scored["probability"].std() > 0.05
     assert roc_auc_score(frame["churned"].astype(int), scored["probability"]) > 0.7
 
 
-def test_an_unreachable_scheduler_is_a_clear_error(world: World) -> None:
-    result = subprocess.run(
-        [*VALUECHAIN, "train", "lead", "--data", str(world.data), "--trials", "1",
-         "--no-register", "--dask-scheduler", "tcp://127.0.0.1:9"],
-        env=world.env, capture_output=True, text=True, timeout=300, check=False,
+def test_the_cli_option_reaches_the_cluster(
+    data: Path, env: dict[str, str], scheduler: str
+) -> None:
+    args = ["train", "lead", "--data", data, "--trials", "1", "--no-register"]
+    ok = run_cli(env, *args, "--dask-scheduler", scheduler)
+    assert "registered" not in ok.stdout
+    bad = subprocess.run(
+        [*VALUECHAIN, *map(str, args), "--dask-scheduler", "tcp://127.0.0.1:9"],
+        env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
-    assert result.returncode == 2
-    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
+    assert bad.returncode == 2
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in bad.stderr

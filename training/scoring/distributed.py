@@ -24,6 +24,25 @@ class DaskUnavailable(RuntimeError):
     """Dask is not installed, or the scheduler cannot be reached."""
 
 
+def check_scheduler(scheduler: str) -> int:
+    """Connect once and return the worker count: a wrong address fails before any training."""
+    with _client(scheduler) as client:
+        return len(client.scheduler_info()["workers"])
+
+
+def _client(scheduler: str) -> Any:
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise DaskUnavailable(
+            "--dask-scheduler needs Dask: pip install 'valuechain[dask]'"
+        ) from exc
+    try:
+        return Client(scheduler, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError) as exc:
+        raise DaskUnavailable(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+
+
 def fit_final_dask(
     params: dict[str, Any],
     rounds: int,
@@ -38,18 +57,10 @@ def fit_final_dask(
     The matrix is split into one partition per worker and sent from here: fine to a few million
     rows; beyond that, partitions should be read by the workers themselves (docs/scoring.md).
     """
-    try:
-        import dask.array as da
-        import lightgbm.dask as lgb_dask
-        from distributed import Client
-    except ImportError as exc:
-        raise DaskUnavailable(
-            "--dask-scheduler needs Dask: pip install 'valuechain[dask]'"
-        ) from exc
-    try:
-        client = Client(scheduler, timeout=CONNECT_TIMEOUT)
-    except (OSError, TimeoutError) as exc:
-        raise DaskUnavailable(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+    client = _client(scheduler)
+    import dask.array as da
+    import lightgbm.dask as lgb_dask
+
     with client:
         workers = max(1, len(client.scheduler_info()["workers"]))
         rows = max(1, math.ceil(len(x) / workers))

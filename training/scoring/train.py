@@ -85,6 +85,10 @@ def train_scorer(df: pd.DataFrame, config: TrainConfig, bundle_dir: Path) -> Tra
     """Train on `df` and write a bundle into `bundle_dir` (created; should be fresh)."""
     if config.kind not in ("churn", "lead"):
         raise ValueError(f"kind must be churn or lead, not {config.kind!r}")
+    if config.dask_scheduler is not None:
+        from training.scoring.distributed import check_scheduler
+
+        check_scheduler(config.dask_scheduler)  # fail before the search, not after it
     spec = infer_spec(df, config.label, config.id_col, config.time_col, config.source)
     y = read_labels(df, config.label, config.source)
     times = read_times(df, config.time_col, config.source) if config.time_col else None
