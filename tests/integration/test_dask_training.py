@@ -81,7 +81,7 @@ def test_the_cli_option_reaches_the_cluster(
 ) -> None:
     args = ["train", "lead", "--data", data, "--trials", "1", "--no-register"]
     ok = run_cli(env, *args, "--dask-scheduler", scheduler)
-    assert "registered" not in ok.stdout
+    assert "not registered (--no-register)" in ok.stdout
     bad = subprocess.run(
         [*VALUECHAIN, *map(str, args), "--dask-scheduler", "tcp://127.0.0.1:9"],
         env=env, capture_output=True, text=True, timeout=300, check=False,

@@ -77,7 +77,8 @@ def fit_final_dask(
 
 def _sklearn_names(params: dict[str, Any]) -> dict[str, Any]:
     """Native LightGBM parameter names -> the scikit-learn API's, which Dask's model takes."""
-    renamed = {"num_threads": "n_jobs", "seed": "random_state"}
-    out = {renamed.get(k, k): v for k, v in params.items() if k != "metric"}
+    # Threads come from each Dask worker's own setting; lightgbm.dask ignores n_jobs.
+    dropped = ("metric", "num_threads")
+    out = {("random_state" if k == "seed" else k): v for k, v in params.items() if k not in dropped}
     out["objective"] = "binary"
     return out
