@@ -49,6 +49,9 @@ class Problem:
         }
 
 
+MAX_ID = 10**18 - 1  # integer ids beyond this are refused (and documented so)
+
+
 def check_record(
     record: Any, specs: list[FeatureSpec], id_fields: tuple[str, ...], index: int | None = None
 ) -> list[Problem]:
@@ -94,7 +97,7 @@ def _type_problem(value: Any, spec: FeatureSpec) -> str | None:
 def _is_id(value: Any) -> bool:
     if isinstance(value, str):
         return 0 < len(value) <= MAX_TEXT
-    return isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**18
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_ID
 
 
 def example_record(specs: list[FeatureSpec]) -> dict[str, Any]:
@@ -130,7 +133,14 @@ def record_schema(
     specs: list[FeatureSpec], id_fields: tuple[str, ...], title: str
 ) -> dict[str, Any]:
     """The JSON schema of one inline record: the id field(s) plus every feature, all optional."""
-    id_schema = {"type": ["string", "integer", "null"], "maxLength": MAX_TEXT}
+    # Exactly what `_is_id` accepts: a non-empty string up to MAX_TEXT, an integer under 1e18.
+    id_schema = {
+        "anyOf": [
+            {"type": "string", "minLength": 1, "maxLength": MAX_TEXT},
+            {"type": "integer", "minimum": -MAX_ID, "maximum": MAX_ID},
+            {"type": "null"},
+        ]
+    }
     properties: dict[str, Any] = {name: {**id_schema, "title": name} for name in id_fields}
     properties.update({s.name: field_schema(s) for s in specs})
     return {

@@ -18,6 +18,7 @@ IN_SCHEMA_PUBLIC = {"/healthz", "/readyz"}
 NEEDS = {
     ("get", "/v1/customers/{customer_id}/recommendations"): "read",
     ("get", "/v1/customers/{customer_id}/upsell"): "read",
+    ("get", "/v1/models/{role}"): "read",
     ("get", "/v1/items/{item_id}/similar"): "read",
     ("get", "/v1/items/{item_id}/bought-together"): "read",
     ("get", "/v1/customers/{customer_id}/churn"): "read",
@@ -34,7 +35,7 @@ ROLES = ("read", "write", "admin")
 
 
 def _call(api: httpx.Client, method: str, path: str, key: str | None) -> httpx.Response:
-    url = path.replace("{customer_id}", "C1").replace("{item_id}", "I1")
+    url = path.replace("{customer_id}", "C1").replace("{item_id}", "I1").replace("{role}", "lead")
     headers = {"X-API-Key": key} if key is not None else {}
     # A fresh client: the session client sends the admin key by default.
     with httpx.Client(base_url=str(api.base_url), timeout=30, headers=headers) as bare:
