@@ -134,7 +134,9 @@ def _lead_score(lead_id: str | None, s: Scored, version: str) -> LeadScore:
 def _lead_id(record: dict[str, Any], id_fields: tuple[str, ...]) -> str | None:
     for name in id_fields:
         if record.get(name) is not None:
-            return str(record[name])
+            value = record[name]
+            # A whole float id (401600.0) is the integer id it spells.
+            return str(int(value)) if isinstance(value, float) else str(value)
     return None
 
 

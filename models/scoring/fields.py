@@ -97,6 +97,8 @@ def _type_problem(value: Any, spec: FeatureSpec) -> str | None:
 def _is_id(value: Any) -> bool:
     if isinstance(value, str):
         return 0 < len(value) <= MAX_TEXT
+    if isinstance(value, float):  # JSON Schema counts 401600.0 as an integer too
+        return value.is_integer() and abs(value) <= MAX_ID
     return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_ID
 
 
