@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -49,7 +50,8 @@ def install() -> None:
         print(f"creating {VENV}", flush=True)
         venv.create(VENV, with_pip=True)
     _run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    _run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[dev]")
+    # The training stack, Dask and the dev tools: the tests exercise all of them.
+    _run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[dev,train,dask]")
     for old in VENV.glob(".installed-*"):
         old.unlink()
     stamp.touch()
@@ -90,9 +92,22 @@ def lint() -> None:
 TIERS = (("unit", "tests/unit"), ("model", "tests/model"), ("integration", "tests/integration"))
 
 
+def _docker_compose() -> None:
+    """Install Debian's docker-compose when missing: the tests validate the compose file with it."""
+    if shutil.which("docker-compose") or not shutil.which("apt-get"):
+        return
+    if os.geteuid() != 0:
+        print("docker-compose missing: `sudo apt-get install docker-compose` (test skipped)")
+        return
+    print("+ apt-get install docker-compose", flush=True)
+    cmd = ["apt-get", "install", "-y", "-q", "docker-compose"]
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, check=False)
+
+
 def test(pytest_args: list[str]) -> None:
     """Run the gates and every test tier; with arguments, only pytest with those arguments."""
     install()
+    _docker_compose()
     env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true")
     if pytest_args:
         _run(BIN / "pytest", *pytest_args, env=env)

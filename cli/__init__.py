@@ -18,6 +18,7 @@ _COMMAND_MODULES = (
     "cli.train_all",
     "cli.keys",
     "cli.events",
+    "cli.export",
 )
 
 

@@ -21,8 +21,13 @@ models_app = typer.Typer(
 clv_app = typer.Typer(
     help="Customer lifetime value models (BG/NBD + Gamma-Gamma).", no_args_is_help=True
 )
+export_app = typer.Typer(
+    help="Bulk files for CRM import (CSV or Parquet) from the champions and the feature cache.",
+    no_args_is_help=True,
+)
 
 app.add_typer(train_app, name="train")
 app.add_typer(score_app, name="score")
 app.add_typer(models_app, name="models")
 app.add_typer(clv_app, name="clv")
+app.add_typer(export_app, name="export")

@@ -20,7 +20,8 @@ from cli.common import champion, console, fail, parse_as_of, progress_bar
 from features.load import DataError, load_world, read_frame
 from features.materialize import FeatureGap
 from features.settings import get_settings
-from models.champions import CHURN, RECOMMENDER
+from models.bundle import BundleError
+from models.champions import CHURN, LEAD, RECOMMENDER, ChampionError, load_champion
 from models.scoring.scorer import TabularScorer
 
 DATA_HELP = "Built-in world directory: customers, interactions, items, tickets (.parquet/.csv)."
@@ -55,7 +56,8 @@ def materialize(
     ] = None,
     without_models: Annotated[bool, typer.Option("--without-models", help=WITHOUT_HELP)] = False,
 ) -> None:
-    """Write customer features, recommender state and the churn ranking to Redis (a new version).
+    """Write customer features, recommender state, the churn ranking and feature drift (PSI, also
+    logged to MLflow) to Redis as a new cache version.
 
     A churn champion whose features the data lacks is refused: it would score every customer
     on unknown features.
@@ -88,6 +90,7 @@ def _world(data: Path, as_of: str | None, value: Path | None, without_models: bo
     versions: dict[str, str | None] = {}
     if not without_models:
         _load(models, versions, recommender=True, churn=True)
+        _load_lead(models, versions)
     with open_store(settings, settings.state_dir) as store, progress_bar("materializing") as update:
         report = run(
             store,
@@ -95,10 +98,12 @@ def _world(data: Path, as_of: str | None, value: Path | None, without_models: bo
             cutoff,
             recommender=models.get("recommender"),
             churn=models.get("churn"),
+            lead=models.get("lead"),
             value_table=value_table,
             model_versions=versions,
             progress=update,
         )
+    _log_drift(report.drift, versions, report.version)
     return report, versions
 
 
@@ -148,6 +153,32 @@ def _load(
     if churn:
         scorer = champion(CHURN)
         models["churn"], versions["churn"] = scorer.model, scorer.version
+
+
+def _load_lead(models: dict[str, Any], versions: dict[str, str | None]) -> None:
+    """The lead champion only feeds drift here: without one, materialize anyway and say so."""
+    try:
+        lead = load_champion(get_settings(), LEAD)
+    except (ChampionError, BundleError) as exc:
+        console.print(f"[yellow]note:[/] no lead drift ({exc})")
+    else:
+        models["lead"], versions["lead"] = lead.model, lead.version
+
+
+def _log_drift(drift: dict[str, Any], versions: dict[str, str | None], cache: str) -> None:
+    """Show the worst features and log a drift run to MLflow; a logging failure only warns."""
+    for role, entry in drift.items():
+        worst = sorted(entry["psi"].items(), key=lambda kv: -kv[1])[:3]
+        shown = ", ".join(f"{name} {value:.3f}" for name, value in worst)
+        console.print(f"{role} drift (PSI vs training, highest): {shown}")
+    if not drift:
+        return
+    from training.monitoring import log_drift
+
+    try:
+        log_drift(get_settings(), drift, versions, cache)
+    except Exception as exc:  # the cache is committed; drift logging must not fail the command
+        console.print(f"[yellow]warning:[/] drift not logged to MLflow: {exc}")
 
 
 def _table_features(

@@ -26,6 +26,7 @@ from features.settings import get_settings
 from models.bundle import BundleError, hash_files
 from training.registry import RegistryError, log_promotion, training_run
 from training.scoring import calibrate
+from training.scoring.distributed import DaskUnavailable
 from training.scoring.table import TableError, read_table, require_columns
 from training.scoring.train import TrainConfig, train_scorer
 
@@ -44,7 +45,16 @@ WORLD_COLUMNS = {
     "churn": ("churned", "customer_id", "snapshot"),
     "lead": ("converted", "lead_id", "created_at"),
 }
-_ERRORS = (DataError, TableError, BundleError, RegistryError, ValueError, KeyError, OSError)
+_ERRORS = (
+    DataError,
+    TableError,
+    BundleError,
+    RegistryError,
+    DaskUnavailable,
+    ValueError,
+    KeyError,
+    OSError,
+)
 
 TABLE_HELP = "Your training table (CSV or Parquet): one row per entity (and snapshot)."
 LABEL_HELP = "Label column of --table: 0/1, true/false or yes/no."
@@ -67,6 +77,10 @@ FORCE_HELP = "Make the new version @champion even if it is worse than the curren
 BANDS_HELP = (
     "Tier thresholds on the calibrated probability, descending, comma-separated: churn "
     "high,medium (default 0.66,0.33); lead A,B,C (default: the top 10%/30%/60% of held-out leads)."
+)
+DASK_HELP = (
+    "Dask scheduler address (tcp://host:8786): refit the final LightGBM on that cluster through "
+    "lightgbm.dask [env DASK_SCHEDULER; default: train here]. Needs the `dask` extra."
 )
 
 
@@ -134,6 +148,7 @@ def _train(kind: str, options: dict[str, Any]) -> None:
         config.n_trials = options["trials"]
         config.tier_bands = _bands(kind, options["tier_thresholds"])
         settings = get_settings()
+        config.dask_scheduler = options["dask_scheduler"] or settings.dask_scheduler
         with tempfile.TemporaryDirectory() as tmp, training_run(settings, f"train-{kind}") as run:
             with status(f"training {kind} scorer on {len(df)} rows ..."):
                 result = train_scorer(df, config, Path(tmp) / "bundle")
@@ -181,25 +196,6 @@ def _copy_bundle(src: Path, dst: Path) -> None:
         shutil.copytree(src, staging, dirs_exist_ok=True)
 
 
-def _train_options(
-    table: Path | None,
-    label: str | None,
-    id_col: str | None,
-    time_col: str | None,
-    data: Path | None,
-    as_of: str | None,
-    horizon_days: int,
-    no_register: bool,
-    out_bundle: Path | None,
-    feature_text: Path | None,
-    trials: int,
-    tier_thresholds: str | None,
-    promotion_margin: float,
-    force: bool,
-) -> dict[str, Any]:
-    return dict(locals())
-
-
 @train_app.command("churn")
 def train_churn(
     table: Path | None = typer.Option(None, "--table", help=TABLE_HELP),
@@ -224,25 +220,11 @@ def train_churn(
     tier_thresholds: str | None = typer.Option(None, "--tier-thresholds", help=BANDS_HELP),
     promotion_margin: float = typer.Option(0.0, "--promotion-margin", min=0.0, help=MARGIN_HELP),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+    dask_scheduler: str | None = typer.Option(None, "--dask-scheduler", help=DASK_HELP),
 ) -> None:
     """Train the churn scorer (probability, 0-100 score, high/medium/low risk, reasons)."""
-    options = _train_options(
-        table,
-        label,
-        id_col,
-        time_col,
-        data,
-        as_of,
-        horizon_days,
-        no_register,
-        out_bundle,
-        feature_text,
-        trials,
-        tier_thresholds,
-        promotion_margin,
-        force,
-    )
-    _train("churn", {**options, "definition": definition.value})
+    # Every parameter is an option of `_train` (by name); the label definition as its value.
+    _train("churn", {**locals(), "definition": definition.value})
 
 
 @train_app.command("lead")
@@ -263,24 +245,7 @@ def train_lead(
     tier_thresholds: str | None = typer.Option(None, "--tier-thresholds", help=BANDS_HELP),
     promotion_margin: float = typer.Option(0.0, "--promotion-margin", min=0.0, help=MARGIN_HELP),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+    dask_scheduler: str | None = typer.Option(None, "--dask-scheduler", help=DASK_HELP),
 ) -> None:
     """Train the lead scorer (probability, 0-100 score, grade A-D, reasons)."""
-    _train(
-        "lead",
-        _train_options(
-            table,
-            label,
-            id_col,
-            time_col,
-            data,
-            as_of,
-            horizon_days,
-            no_register,
-            out_bundle,
-            feature_text,
-            trials,
-            tier_thresholds,
-            promotion_margin,
-            force,
-        ),
-    )
+    _train("lead", dict(locals()))

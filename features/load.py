@@ -162,11 +162,12 @@ def load_interactions(data_dir: Path | str) -> pd.DataFrame:
 
 
 def load_world(data_dir: Path | str) -> dict[str, pd.DataFrame]:
-    """Customers and interactions (with exported events) of a directory; items, tickets if any."""
+    """Customers and interactions (with exported events) of a directory; items, tickets, leads
+    if any."""
     base = Path(data_dir)
     tables = load_dir(base, "customers")
     tables["interactions"] = load_interactions(base)
-    for optional in ("items", "tickets"):
+    for optional in ("items", "tickets", "leads"):
         if any((base / f"{optional}{suffix}").is_file() for suffix in SUFFIXES):
             tables.update(load_dir(base, optional))
     return tables

@@ -10,19 +10,22 @@ import logging
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from features import customer
+from features.cache_version import version_meta, write_version
+from features.lead import lead_features
 from features.store import CustomerRecord, OnlineStore
 from features.tables import active_customers
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 20_000
+# Leads the lead model scores now, for drift: those created in the last RECENT_LEAD_DAYS.
+RECENT_LEAD_DAYS = 90
 
 
 @dataclass
@@ -34,6 +37,7 @@ class MaterializeReport:
     customers: int
     at_risk_ranked: int
     models: dict[str, str | None] = field(default_factory=dict)
+    drift: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def materialize(
@@ -43,6 +47,7 @@ def materialize(
     *,
     recommender: Any | None = None,
     churn: Any | None = None,
+    lead: Any | None = None,
     value_table: pd.DataFrame | None = None,
     model_versions: dict[str, str | None] | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -57,6 +62,7 @@ def materialize(
             is stored under `r:` fields.
         churn: A `models.scoring.scorer.TabularScorer`; its probabilities fill the `churn`
             ranking (active customers, see `features.tables.active_customers`).
+        lead: A lead `TabularScorer`: only for drift, against the leads of the last 90 days.
         value_table: Per-customer value rows, indexed by customer_id, stored as field `v`.
         model_versions: Recorded in the version's metadata.
         progress: Called with (done, total) after each chunk.
@@ -74,15 +80,21 @@ def materialize(
         written = store.write_customers(
             version, feature_rows(feats, recommender, value_table, progress)
         )
-        ranked = _write_churn_ranking(store, version, feats, tables["customers"], churn, as_of)
+        active = feats.loc[active_customers(feats, tables["customers"], as_of)]
+        ranked = _write_churn_ranking(store, version, active, churn)
         meta = version_meta(as_of.isoformat(), written, ranked, model_versions, list(feats.columns))
         if value_table is not None:
             meta["segments"] = group_summary(value_table)
+        drift = population_drift(active, churn, lead, tables.get("leads"), as_of)
+        if drift:
+            meta["drift"] = drift
         return written, ranked, meta
 
-    version, (written, ranked) = write_version(store, write)
+    version, (written, ranked), meta = write_version(store, write)
     logger.info("materialized %d customers as of %s into version %s", written, as_of, version)
-    return MaterializeReport(version, as_of.isoformat(), written, ranked, model_versions or {})
+    return MaterializeReport(
+        version, as_of.isoformat(), written, ranked, model_versions or {}, meta.get("drift", {})
+    )
 
 
 class FeatureGap(ValueError):
@@ -107,43 +119,6 @@ def check_churn_features(churn: Any | None, columns: list[str], source: str) -> 
             "materialize the table it was trained on (`materialize --table FILE --id COL`), "
             "or pass --without-models"
         )
-
-
-def write_version(
-    store: OnlineStore, write: Callable[[str], tuple[int, int, dict[str, Any]]]
-) -> tuple[str, tuple[int, int]]:
-    """Run `write(version)` into a new version and commit it; abort it on any failure.
-
-    `write` returns (customers written, customers ranked, the version's metadata).
-    """
-    version = store.begin_version()
-    try:
-        written, ranked, meta = write(version)
-        store.write_meta(version, meta)
-    except BaseException:
-        store.abort_version(version)
-        raise
-    store.commit_version(version)
-    return version, (written, ranked)
-
-
-def version_meta(
-    as_of: str | None,
-    written: int,
-    ranked: int,
-    model_versions: dict[str, str | None] | None,
-    features: list[str],
-) -> dict[str, Any]:
-    """A version's metadata. `features` is the feature set every cached customer holds: the
-    service compares it with the churn champion's features before scoring from the cache."""
-    return {
-        "as_of": as_of,
-        "customers": written,
-        "at_risk_ranked": ranked,
-        "materialized_at": datetime.now(UTC).isoformat(),
-        "models": model_versions or {},
-        "features": [str(f) for f in features],
-    }
 
 
 def group_summary(value_table: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
@@ -263,19 +238,34 @@ def _plain(value: Any) -> Any:
 
 
 def _write_churn_ranking(
-    store: OnlineStore,
-    version: str,
-    feats: pd.DataFrame,
-    customers: pd.DataFrame,
-    churn: Any | None,
-    as_of: pd.Timestamp,
+    store: OnlineStore, version: str, active: pd.DataFrame, churn: Any | None
 ) -> int:
-    if churn is None:
-        return 0
-    active = feats.loc[active_customers(feats, customers, as_of)]
-    if active.empty:
+    if churn is None or active.empty:
         return 0
     scored = churn.score_frame(active)
     probs = dict(zip(active.index.astype(str), scored["probability"].astype(float), strict=True))
     store.write_ranking(version, "churn", probs)
     return len(probs)
+
+
+def population_drift(
+    active: pd.DataFrame,
+    churn: Any | None,
+    lead: Any | None,
+    leads: pd.DataFrame | None,
+    as_of: pd.Timestamp,
+) -> dict[str, dict[str, Any]]:
+    """PSI per feature of the populations the models score now vs their training data.
+
+    Churn: the active customers (the at-risk ranking's population). Lead: leads created in the
+    last `RECENT_LEAD_DAYS`. Each entry: {"psi": {feature: value}, "rows": n}.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    if churn is not None and not active.empty:
+        out["churn"] = {"psi": churn.drift(active), "rows": len(active)}
+    if lead is not None and leads is not None:
+        since = as_of - pd.Timedelta(days=RECENT_LEAD_DAYS)
+        recent = leads.loc[(leads["created_at"] > since) & (leads["created_at"] <= as_of)]
+        if not recent.empty:
+            out["lead"] = {"psi": lead.drift(lead_features(recent)), "rows": len(recent)}
+    return {k: v for k, v in out.items() if v["psi"]}

@@ -17,14 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.cache_version import version_meta, write_version
 from features.load import DataError
-from features.materialize import (
-    MaterializeReport,
-    check_churn_features,
-    feature_rows,
-    version_meta,
-    write_version,
-)
+from features.materialize import MaterializeReport, check_churn_features, feature_rows
 from features.store import OnlineStore
 
 logger = logging.getLogger(__name__)
@@ -119,7 +114,7 @@ def materialize_own(
         feature_set = [str(c) for c in table.columns]
         return written, ranked, version_meta(as_of, written, ranked, model_versions, feature_set)
 
-    version, (written, ranked) = write_version(store, write)
+    version, (written, ranked), _ = write_version(store, write)
     logger.info("materialized %d customers from %s into version %s", written, source, version)
     return MaterializeReport(version, as_of or "", written, ranked, model_versions or {})
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -228,6 +228,40 @@ class RedisOnlineStore:
         if version is not None and meta:
             self._meta = (version, meta)
         return dict(meta)
+
+    def customer_ids(self, batch: int = 5000) -> Iterator[list[str]]:
+        # SCAN may return a key twice (while the keyspace rehashes): `seen` keeps each id once.
+        version = self.current_version()
+        if version is None:
+            return
+        prefix = self._customer_key(version, "")
+        seen: set[str] = set()
+        chunk: list[str] = []
+        for key in self._r.scan_iter(match=f"{prefix}*", count=batch):
+            cid = key.decode()[len(prefix) :]
+            if cid not in seen:
+                seen.add(cid)
+                chunk.append(cid)
+            if len(chunk) >= batch:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    def customer_bytes(self, sample: int = 1000) -> float:
+        """Mean `MEMORY USAGE` (exact, all fields) of up to `sample` customer hashes, in bytes.
+
+        What one customer costs in the cache, to size Redis (or Redis Cluster) for a population.
+        """
+        ids = next(self.customer_ids(sample), [])[:sample]
+        if not ids:
+            return 0.0
+        version = self.current_version() or "none"
+        pipe = self._r.pipeline(transaction=False)
+        for cid in ids:
+            pipe.memory_usage(self._customer_key(version, cid), samples=0)
+        sizes = [int(n or 0) for n in pipe.execute()]
+        return sum(sizes) / len(sizes)
 
     # --- events --------------------------------------------------------------------------
     def append_events(self, events: Sequence[Event]) -> None:

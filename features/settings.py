@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     churn_model: str = "valuechain-churn"
     lead_model: str = "valuechain-lead"
     model_alias: str = "champion"
+    dask_scheduler: str | None = Field(
+        default=None,
+        description="Dask scheduler (tcp://host:8786) that `train churn|lead` refit LightGBM on.",
+    )
     event_ttl_days: int = Field(default=30, ge=1)
     max_recent_events: int = Field(default=50, ge=1, le=1000)
     log_format: Literal["json", "text"] = Field(

@@ -6,7 +6,7 @@ suite against each real backend.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -86,6 +86,10 @@ class OnlineStore(Protocol):
 
     def read_customers(self, customer_ids: Sequence[str]) -> list[CustomerRecord]:
         """Several customers' records (no events) in one round trip."""
+        ...
+
+    def customer_ids(self, batch: int = 5000) -> Iterator[list[str]]:
+        """Every customer id of the current version, in lists of up to `batch`, each id once."""
         ...
 
     def top_ranking(self, name: str, limit: int) -> list[tuple[str, float]]:

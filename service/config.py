@@ -58,3 +58,9 @@ class ServiceSettings(Settings):
         except ValueError as exc:
             raise ValueError(f"rate_limit {value!r}: {exc}") from exc
         return value
+
+    drift_psi_threshold: float = Field(
+        default=0.2,
+        gt=0,
+        description="PSI at which GET /v1/models flags a feature as drifted (0.2: a real shift).",
+    )

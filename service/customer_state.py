@@ -1,36 +1,17 @@
-"""A customer's cached record as the recommender needs it, and the answer when Redis is out."""
+"""The recommender's answer for one customer, and the answer when Redis is out."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from features.store import CustomerRecord, OnlineStore
-from models.recommender.model import RecentEvent, RecFilters, RecommenderModel, RecResult
-from models.recommender.types import STATE_MODEL
+from features.store import OnlineStore
+from models.recommender.model import RecFilters, RecommenderModel, RecResult
+from models.recommender.online import recent_events, recommender_state
 from service.errors import StoreUnavailable
 from service.metrics import Metrics
 
 # `fallback` of an answer given without the cache (Redis down, slow or the breaker open).
 STORE_FALLBACK = "store_unavailable"
-
-
-def recommender_state(record: CustomerRecord, model: RecommenderModel) -> dict[str, bytes]:
-    """The customer's recommender state for `model`.
-
-    Normally the cached one. After a hot swap to a new model version and before the next
-    materialize, the cached state belongs to the old model: use the new model's own copy then.
-    """
-    state = record.rec_state
-    if state.get(STATE_MODEL, b"").decode("ascii", "replace") != model.model_id:
-        return model.online_state(record.customer_id)
-    return state
-
-
-def recent_events(record: CustomerRecord, model: RecommenderModel) -> list[RecentEvent]:
-    """Events newer than the model's training data, oldest first (older ones it already knows)."""
-    since = model.as_of_ts
-    events = [e for e in record.events if since is None or e.ts > since]
-    return [RecentEvent(e.item_id, e.event_type, e.ts) for e in reversed(events)]
 
 
 def recommend_for(

@@ -36,6 +36,7 @@ from service.routes import (
     recommendations,
     scoring,
 )
+from service.routes import models as model_routes
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,17 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     instrument(app, metrics)
     app.add_middleware(RequestContext)  # outermost: every response carries the request id
-    for module in (health, recommendations, items, events, scoring, model_fields, customers, admin):
+    for module in (
+        health,
+        recommendations,
+        items,
+        events,
+        scoring,
+        model_fields,
+        customers,
+        admin,
+        model_routes,
+    ):
         app.include_router(module.router)
     # Limits as configured; the lead body is the lead champion's own fields, per loaded version.
     install_openapi(app, settings)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from models.bundle import BundleError, Manifest, read_manifest
+from models.scoring.drift import drift as feature_drift
 from models.scoring.reasons import CATEGORICAL, NUMERIC, Reason
 from models.scoring.reasons import top_reasons as explain
 from models.scoring.specs import (
@@ -181,6 +182,13 @@ class TabularScorer:
         if self.id_col and self.id_col in df.columns:
             out.insert(0, self.id_col, df[self.id_col].to_numpy())
         return out
+
+    def drift(self, df: pd.DataFrame) -> dict[str, float]:
+        """PSI of each feature between the training data and `df` ({} for older bundles)."""
+        profiles = self.manifest.details.get("drift_profile")
+        if not profiles:
+            return {}
+        return feature_drift(profiles, encode_frame(df, self.specs), self.specs)
 
     def score_records(self, records: list[dict[str, Any]], top_reasons: int = 3) -> list[Scored]:
         """Score request records (feature name -> value) with reasons; no pandas involved."""

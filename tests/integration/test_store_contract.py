@@ -113,3 +113,18 @@ def test_a_record_round_trips_features_value_and_state(store: RedisOnlineStore) 
         written.rec_state,
     )
     assert not store.read_customer("empty").materialized
+
+
+def test_customer_ids_lists_the_current_version_once_each(store: RedisOnlineStore) -> None:
+    assert list(store.customer_ids()) == []
+    old = store.begin_version()
+    store.write_customers(old, [rec("gone", 0)])
+    store.commit_version(old)
+    version = store.begin_version() + "b"
+    store.write_customers(version, [rec(f"c{i}", i) for i in range(2500)])
+    store.commit_version(version)
+    batches = list(store.customer_ids(batch=1000))
+    assert all(len(b) <= 1000 for b in batches)
+    ids = [cid for b in batches for cid in b]
+    assert sorted(ids) == sorted(f"c{i}" for i in range(2500))  # not "gone", no duplicates
+    assert store.customer_bytes(sample=50) > 0

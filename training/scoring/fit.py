@@ -36,6 +36,7 @@ class TrainConfig:
     source: str = "table"
     data_hash: str | None = None
     tier_bands: tuple[float, ...] | None = None  # None: the kind's default (churn: 0.66/0.33)
+    dask_scheduler: str | None = None  # refit the final LightGBM on this Dask cluster
 
 
 @dataclass
@@ -70,7 +71,9 @@ def fit_models(
         seed=config.seed,
     )
     dev = np.concatenate([splits.train, splits.validation])
-    booster = _final_booster(sel, x, y, folds, splits, spec, config) if sel.weight > 0 else None
+    booster, dask_workers = (
+        _final_booster(sel, x, y, folds, splits, spec, config) if sel.weight > 0 else (None, 0)
+    )
     lin = None
     if sel.weight < 1 and sel.linear_c is not None:
         lin = linear.fit_linear(x[dev], y[dev], specs, sel.linear_c)
@@ -82,6 +85,7 @@ def fit_models(
         "linear_C": sel.linear_c,
         "split": "time" if splits.by_time else "stratified",
         "selection": _selection_name(folds, cross_validated),
+        "dask_workers": dask_workers,
     }
     val_metrics = {f"auc_{_slug(k)}": v for k, v in sel.candidates.items()}
     val_metrics["auc_chosen"] = sel.val_auc
@@ -106,17 +110,26 @@ def _final_booster(
     splits: Splits,
     spec: TableSpec,
     config: TrainConfig,
-) -> lgb.Booster:
-    """The chosen LightGBM fitted on every development row (the search may have sampled)."""
+) -> tuple[lgb.Booster, int]:
+    """The chosen LightGBM fitted on every development row (the search may have sampled), here
+    or through LightGBM's Dask interface; (booster, Dask workers used or 0)."""
     choice = sel.choice or {}
     cats = [j for j, f in enumerate(spec.features) if f.kind == CATEGORICAL]
     dev = np.concatenate([splits.train, splits.validation])
     fit_rows = float(np.mean([len(f.fit) for f in folds]))
+    rounds = max(1, round(sel.rounds * len(dev) / fit_rows) if choice else tune.DEFAULT_ROUNDS)
+    if config.dask_scheduler is not None:
+        from training.scoring.distributed import fit_final_dask
+
+        params = tune.lgb_params(choice, len(dev), config.threads, config.seed)
+        return fit_final_dask(
+            params, rounds, x[dev], y[dev], cats, spec.feature_names, config.dask_scheduler
+        )
     if choice and len(folds) == 1 and fit_rows < len(splits.train):
         # The search saw a sample: the rounds it found do not carry over to all rows, so the
         # full train slice learns with early stopping on the full validation slice instead.
         tr, val = splits.train, splits.validation
-        return tune.fit_early_stopped(
+        booster = tune.fit_early_stopped(
             choice,
             (x[tr], y[tr], x[val], y[val]),
             cats,
@@ -124,17 +137,11 @@ def _final_booster(
             config.threads,
             config.seed,
         )
-    rounds = round(sel.rounds * len(dev) / fit_rows) if choice else tune.DEFAULT_ROUNDS
-    return tune.fit_final(
-        choice,
-        max(1, rounds),
-        x[dev],
-        y[dev],
-        cats,
-        spec.feature_names,
-        config.threads,
-        config.seed,
+        return booster, 0
+    booster = tune.fit_final(
+        choice, rounds, x[dev], y[dev], cats, spec.feature_names, config.threads, config.seed
     )
+    return booster, 0
 
 
 def _selection_name(folds: list[Fold], cross_validated: bool) -> str:

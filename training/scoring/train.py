@@ -21,6 +21,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from models.bundle import Manifest, write_manifest
+from models.scoring.drift import feature_profiles
 from models.scoring.reasons import CATEGORICAL
 from models.scoring.scorer import (
     CALIBRATION_FILE,
@@ -64,6 +65,10 @@ def train_scorer(df: pd.DataFrame, config: TrainConfig, bundle_dir: Path) -> Tra
     """Train on `df` and write a bundle into `bundle_dir` (created; should be fresh)."""
     if config.kind not in ("churn", "lead"):
         raise ValueError(f"kind must be churn or lead, not {config.kind!r}")
+    if config.dask_scheduler is not None:
+        from training.scoring.distributed import check_scheduler
+
+        check_scheduler(config.dask_scheduler)  # fail before the search, not after it
     spec = infer_spec(df, config.label, config.id_col, config.time_col, config.source)
     y = read_labels(df, config.label, config.source)
     times = read_times(df, config.time_col, config.source) if config.time_col else None
@@ -84,6 +89,8 @@ def train_scorer(df: pd.DataFrame, config: TrainConfig, bundle_dir: Path) -> Tra
     metrics.update({f"val_{k}": v for k, v in fit.val_metrics.items()})
     details = _details(spec, config, fit, cal_spec["method"], tiers, metrics, splits)
     details["population"] = population_spec(calibrated)
+    # Training-time distributions, so drift is measured later without the training data.
+    details["drift_profile"] = feature_profiles(x, list(spec.features))
     as_of = str(times.max()) if times is not None else None
     write_manifest(
         bundle_dir,
