@@ -28,6 +28,7 @@ NEEDS = {
     ("get", "/v1/segments"): "read",
     ("post", "/v1/events"): "write",
     ("post", "/v1/leads/score"): "write",
+    ("get", "/v1/models"): "admin",
     ("get", "/v1/admin/models"): "admin",
     ("post", "/v1/admin/models/reload"): "admin",
 }

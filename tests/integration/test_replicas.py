@@ -35,6 +35,7 @@ def replicas(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 
 def test_two_replicas_give_identical_answers(world: World, replicas: list[str]) -> None:
+    headers = world.headers("admin")
     customer = str(pd.read_parquet(world.data / "customers.parquet")["customer_id"].iloc[3])
     item = str(pd.read_parquet(world.data / "items.parquet")["item_id"].iloc[0])
     paths = [
@@ -46,17 +47,25 @@ def test_two_replicas_give_identical_answers(world: World, replicas: list[str]) 
         "/v1/models",
     ]
     for path in paths:
-        first, second = (httpx.get(base + path, timeout=30) for base in replicas)
+        first, second = (httpx.get(base + path, timeout=30, headers=headers) for base in replicas)
         assert first.status_code == second.status_code == 200, (path, first.text)
         assert first.json() == second.json(), path
-    leads = [httpx.post(b + "/v1/leads/score", json=LEAD, timeout=30).json() for b in replicas]
+    leads = [
+        httpx.post(b + "/v1/leads/score", json=LEAD, timeout=30, headers=headers).json()
+        for b in replicas
+    ]
     assert leads[0] == leads[1]
 
     # An event posted to one replica is seen by the other (the store is the only state).
     buy = {"customer_id": customer, "item_id": item, "event_type": "purchase"}
-    assert httpx.post(replicas[0] + "/v1/events", json=buy, timeout=30).status_code == 202
+    assert (
+        httpx.post(replicas[0] + "/v1/events", json=buy, timeout=30, headers=headers).status_code
+        == 202
+    )
     after = [
-        httpx.get(f"{b}/v1/customers/{customer}/recommendations?k=5", timeout=30).json()
+        httpx.get(
+            f"{b}/v1/customers/{customer}/recommendations?k=5", timeout=30, headers=headers
+        ).json()
         for b in replicas
     ]
     assert after[0] == after[1]
@@ -66,6 +75,7 @@ def test_two_replicas_give_identical_answers(world: World, replicas: list[str]) 
 def test_a_promotion_reaches_both_replicas(
     world: World, replicas: list[str], tmp_path: Path
 ) -> None:
+    headers = world.headers("admin")
     settings = world.settings
     name = settings.churn_model
     current = resolve_bundle(settings.mlflow_tracking_uri, name, "champion", tmp_path / "dl")
@@ -79,7 +89,9 @@ def test_a_promotion_reaches_both_replicas(
             _wait_for_version(base, "churn", new.version)
         customer = str(pd.read_parquet(world.data / "customers.parquet")["customer_id"].iloc[3])
         versions = {
-            httpx.get(f"{b}/v1/customers/{customer}/churn", timeout=30).json()["model_version"]
+            httpx.get(f"{b}/v1/customers/{customer}/churn", timeout=30, headers=headers).json()[
+                "model_version"
+            ]
             for b in replicas
         }
         assert versions == {new.version}

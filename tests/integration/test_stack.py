@@ -8,6 +8,7 @@ nothing but the tracking server's HTTP URI and the Redis URL, as in docker-compo
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -99,15 +100,27 @@ def test_train_materialize_and_serve_through_the_tracking_server(stack: dict[str
     assert list((base / "redis").rglob("*.aof")), "Redis wrote no append-only file"
 
     customer = str(pd.read_parquet(data / "customers.parquet")["customer_id"].iloc[0])
+    item = str(pd.read_parquet(data / "items.parquet")["item_id"].iloc[0])
+    created = run_cli(stack, "keys", "create", "--name", "stack", "--role", "admin")
+    headers = {"X-API-Key": created.stdout.strip().splitlines()[-1].strip()}
     with api_server(dict(stack, WORKERS="2"), base / "api.log", workers=2) as api:
         ready = httpx.get(f"{api}/readyz", timeout=30).json()
         assert ready["ready"] and ready["models"] == {"recommender": "1", "churn": "1", "lead": "1"}
-        recs = httpx.get(f"{api}/v1/customers/{customer}/recommendations?k=3", timeout=30)
+        get = functools.partial(httpx.get, headers=headers, timeout=30)
+        recs = get(f"{api}/v1/customers/{customer}/recommendations?k=3")
         assert recs.status_code == 200 and len(recs.json()["items"]) == 3
-        churn = httpx.get(f"{api}/v1/customers/{customer}/churn", timeout=30).json()
+        churn = get(f"{api}/v1/customers/{customer}/churn").json()
         assert churn["model_version"] == "1" and 0 <= churn["probability"] <= 1
-        models = httpx.get(f"{api}/v1/models", timeout=30).json()["models"]
+        models = get(f"{api}/v1/models").json()["models"]
         assert all(m["drift"] for m in models if m["role"] in ("churn", "lead"))
+        event = {"customer_id": customer, "item_id": item, "event_type": "view"}
+        posted = httpx.post(f"{api}/v1/events", json=event, headers=headers, timeout=30)
+        assert posted.status_code == 202, posted.text
+
+    # The exporter (the compose stack's `events export` service) carries the event to training.
+    run_cli(stack, "events", "export", "--out", data / "events")
+    exported = pd.concat(pd.read_parquet(f) for f in (data / "events").glob("*.parquet"))
+    assert exported[["customer_id", "item_id"]].values.tolist() == [[customer, item]]
 
     out = base / "scores.csv"
     run_cli(stack, "export", "scores", "--out", out)
