@@ -217,7 +217,12 @@ def champion_recs(
 
 def add_options(parser: argparse.ArgumentParser) -> None:
     """The options every recommendation benchmark takes."""
-    parser.add_argument("--cache", type=Path, default=REPO / ".benchmarks-cache")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=REPO / ".benchmarks-cache",
+        help="where the wheels are downloaded (default: .benchmarks-cache/)",
+    )
     parser.add_argument(
         "--trials", type=int, default=12, help="`train recommender --trials` (default 12)"
     )
