@@ -1,0 +1,80 @@
+"""The recommendation benchmarks' shared protocol (`benchmarks/recsys_common.py`): split, metrics.
+
+The benchmarks themselves never run as tests (they download data and train for minutes); their
+pure helpers do, since every published benchmark number rests on them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from benchmarks.recsys_common import (
+    new_items_only,
+    popularity_recs,
+    ranking_metrics,
+    split_last_basket,
+    split_last_fraction,
+)
+
+
+def _events(rows: list[tuple[str, str, str, int]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["customer_id", "item_id", "basket_id", "timestamp"])
+
+
+def test_last_fraction_holds_out_each_customers_latest_events() -> None:
+    # a: 5 events -> floor(1.0) = 1 held out, the latest even though it is listed first;
+    # b: 4 events -> floor(0.8) = 0 held out.
+    rows = [("a", "late", "-", 9)] + [("a", f"i{t}", "-", t) for t in range(4)]
+    rows += [("b", f"j{t}", "-", t) for t in range(4)]
+    train, test = split_last_fraction(_events(rows), 0.2)
+    assert test["item_id"].tolist() == ["late"]
+    assert len(train) == 8
+
+
+def test_last_basket_is_the_latest_basket_and_needs_an_earlier_one() -> None:
+    events = _events(
+        [
+            ("a", "milk", "b2", 5),  # a's last basket by time, though listed first
+            ("a", "eggs", "b2", 6),
+            ("a", "milk", "b1", 1),
+            ("b", "tea", "b3", 2),  # b has one basket: nothing to recommend from
+        ]
+    )
+    train, test = split_last_basket(events, "basket_id")
+    assert sorted(test["item_id"]) == ["eggs", "milk"]
+    assert set(test["basket_id"]) == {"b2"}
+    assert sorted(train["basket_id"]) == ["b1", "b3"]
+
+
+def test_new_items_only_drops_repurchases_and_duplicates() -> None:
+    train = _events([("a", "milk", "b1", 1)])
+    test = _events([("a", "milk", "b2", 5), ("a", "eggs", "b2", 5), ("a", "eggs", "b2", 6)])
+    truth = new_items_only(train, test)
+    assert truth.to_dict("records") == [{"customer_id": "a", "item_id": "eggs"}]
+
+
+def test_ranking_metrics_by_hand() -> None:
+    truth = pd.DataFrame({"customer_id": ["a", "a", "b"], "item_id": ["x", "y", "z"]})
+    # a: a miss then a hit at rank 2; b: no list at all, so it scores 0; c is not in truth.
+    recs = pd.DataFrame(
+        {"customer_id": ["a", "a", "c"], "rank": [1, 2, 1], "item_id": ["w", "x", "z"]}
+    )
+    m = ranking_metrics(recs, truth, n_items=10, k=10)
+    ndcg_a = (1 / math.log2(3)) / (1 + 1 / math.log2(3))
+    assert m["ndcg"] == pytest.approx(ndcg_a / 2)
+    assert m["recall"] == pytest.approx(0.5 / 2)
+    assert m["precision"] == pytest.approx(1 / 10 / 2)
+    assert m["map"] == pytest.approx((0.5 / 2) / 2)
+    assert m["coverage"] == pytest.approx(2 / 10)
+
+
+def test_popularity_skips_what_the_customer_already_has() -> None:
+    # milk and tea: 2 customers each (ties go by id), jam: 1.
+    rows = [("a", "milk", "-", 1), ("b", "milk", "-", 1), ("b", "tea", "-", 2)]
+    train = _events([*rows, ("c", "tea", "-", 1), ("c", "jam", "-", 2)])
+    recs = popularity_recs(train, ["b", "new"], k=2)
+    assert recs[recs["customer_id"] == "b"]["item_id"].tolist() == ["jam"]
+    assert recs[recs["customer_id"] == "new"]["item_id"].tolist() == ["milk", "tea"]
