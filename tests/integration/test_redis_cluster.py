@@ -1,4 +1,4 @@
-"""The whole service on a real Redis Cluster: materialize, every endpoint, events, export, keys.
+"""The whole service on a real Redis Cluster: materialize, every endpoint, events, exports, keys.
 
 Three redis-server masters on loopback, created by the session fixture `cluster_url`. The world
 (trained once per session on the plain Redis) is materialized into the cluster by the CLI with
@@ -163,6 +163,20 @@ def test_keys_and_rate_limits_live_in_the_cluster(cluster: Cluster, ids: dict[st
         while api.get(path).status_code != 401:
             assert time.monotonic() < deadline, "a revoked key was still accepted"
             time.sleep(0.25)
+
+
+def test_a_bulk_export_from_the_cluster_equals_one_from_a_single_redis(
+    cluster: Cluster, world: World, tmp_path: Path
+) -> None:
+    # `valuechain export` lists every customer of the cache: a SCAN over every master.
+    run_cli(cluster.env, "export", "scores", "--out", tmp_path / "cluster.parquet")
+    run_cli(world.env, "export", "scores", "--out", tmp_path / "single.parquet")
+    frames = [
+        pd.read_parquet(tmp_path / f"{name}.parquet").sort_values("customer_id", ignore_index=True)
+        for name in ("cluster", "single")
+    ]
+    assert len(frames[0]) > 1000
+    pd.testing.assert_frame_equal(frames[0], frames[1])
 
 
 def test_rematerializing_keeps_two_versions_and_drops_older_ones(
