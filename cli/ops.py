@@ -128,10 +128,10 @@ def _metrics_dir(state_dir: Path) -> Path:
 def demo_key(url: str) -> str:
     """(Re)create the admin key named `demo` and return it."""
     from features.api_keys import ApiKeyStore, KeyRole
-    from features.redis_store import redis_client
+    from features.redis_client import redis_client
 
     settings = get_settings()
-    client = redis_client(url)
+    client = redis_client(url, cluster=settings.redis_cluster)
     try:
         return ApiKeyStore(client, settings.key_prefix).replace("demo", KeyRole.admin)
     finally:
@@ -143,7 +143,9 @@ def _print_examples(url: str, host: str, port: int, key: str | None) -> None:
     from features.redis_store import RedisOnlineStore
 
     settings = get_settings()
-    store = RedisOnlineStore.from_url(url, prefix=settings.key_prefix)
+    store = RedisOnlineStore.from_url(
+        url, cluster=settings.redis_cluster, prefix=settings.key_prefix
+    )
     try:
         top = store.top_ranking("churn", 1)
         customer = top[0][0] if top else "<customer_id>"

@@ -17,9 +17,9 @@ from enum import StrEnum
 from typing import cast
 
 import orjson
-import redis
 
-from features.redis_store import KeyLayout
+from features.redis_client import RedisClient
+from features.redis_keys import KeyLayout
 
 KEY_TOKEN_PREFIX = "vck_"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -63,7 +63,7 @@ def digest(token: str) -> str:
 class ApiKeyStore:
     """Create, list and revoke keys in Redis."""
 
-    def __init__(self, client: redis.Redis, prefix: str = "vc") -> None:
+    def __init__(self, client: RedisClient, prefix: str = "vc") -> None:
         self._r = client
         self._key = KeyLayout(prefix).api_keys
 

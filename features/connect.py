@@ -32,6 +32,7 @@ def open_store(settings: Settings, state_dir: Path) -> Iterator[RedisOnlineStore
     with redis_url(settings, state_dir) as url:
         store = RedisOnlineStore.from_url(
             url,
+            cluster=settings.redis_cluster,
             prefix=settings.key_prefix,
             max_events=settings.max_recent_events,
             event_ttl_seconds=settings.event_ttl_days * 86400,

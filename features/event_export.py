@@ -1,13 +1,14 @@
 """Export the durable event stream to Parquet in the interactions contract, exactly once.
 
-The service appends every accepted event to the Redis stream `<prefix>:events` (in the same
-transaction as the recent-events list). The exporter reads it through the consumer group
-`export`, writes each batch to `events-<first id>-<last id>.parquet` (atomically: a temporary
-file renamed into place) and only then acknowledges the batch. A crash after the read leaves the
-batch pending in the group; the next run reads this consumer's pending entries first, in batches
-of the same size, so it writes the same file name again (a rewrite, not a duplicate) and then
-acknowledges. Each row carries its stream id (`event_id`), and `features.load` drops repeated
-ids, so even a rerun with another batch size cannot count an event twice.
+The service appends every accepted event to the Redis stream `<prefix>:events` (a request's
+events in one transaction, after the recent-events lists). The exporter reads it through the
+consumer group `export`, writes each batch to `events-<first id>-<last id>.parquet` (atomically:
+a temporary file renamed into place) and only then acknowledges the batch. A crash after the
+read leaves the batch pending in the group; the next run reads this consumer's pending entries
+first, in batches of the same size, so it writes the same file name again (a rewrite, not a
+duplicate) and then acknowledges. Each row carries its stream id (`event_id`), and
+`features.load` drops repeated ids, so even a rerun with another batch size cannot count an
+event twice.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ import pandas as pd
 import redis
 
 from features.load import write_frame
+from features.redis_client import RedisClient
 from features.redis_codec import decode_event
-from features.redis_store import KeyLayout
+from features.redis_keys import KeyLayout
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ class EventExporter:
     """Reads the event stream through the `export` consumer group and writes Parquet files."""
 
     def __init__(
-        self, client: redis.Redis, prefix: str, *, consumer: str = "exporter", batch: int = 10000
+        self, client: RedisClient, prefix: str, *, consumer: str = "exporter", batch: int = 10000
     ) -> None:
         self._r = client
         self._stream = KeyLayout(prefix).events_stream

@@ -1,22 +1,9 @@
-"""Redis implementation of `OnlineStore`.
+"""Redis implementation of `OnlineStore`, on one Redis server or a Redis Cluster.
 
-Key layout (prefix `vc` by default):
-- `vc:version`                     the current version id (string)
-- `vc:v:{version}:c:{customer_id}` hash of a customer: `f` features (JSON), `v` value-table row
-                                   (JSON), `r:<name>` recommender state fields (bytes)
-- `vc:v:{version}:rank:{name}`     sorted set, e.g. churn risk
-- `vc:v:{version}:meta`            JSON metadata of the version
-- `vc:ev:{customer_id}`            list of recent events, newest first (capped, with a TTL)
-- `vc:events`                      stream of every accepted event (durable; read by the exporter
-                                   through the consumer group `export`, trimmed once exported)
-- `vc:apikeys`                     hash: API key name -> JSON {sha256, role, created}
-- `vc:rl:...`                      rate-limit counters (written by the `limits` library)
-
-A materialization writes a whole new version and then flips `vc:version`, so readers never see a
-half-written cache; the version before stays until the next commit, for readers that still hold
-its id (`vc:versions` lists the committed ones). Readers cache the version id for a second (so
-one entity costs one round trip) and the metadata of the current version until the version
-changes (it is immutable once committed).
+Keys and their hash tags: `features.redis_keys` (re-exported here as `KeyLayout`).
+A materialization writes a whole new version, then flips the pointer: readers never see half a
+cache; the version before stays until the next commit, for readers that still hold its id.
+Readers cache the version id for a second and the current version's (immutable) metadata.
 """
 
 from __future__ import annotations
@@ -25,16 +12,17 @@ import logging
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, cast
 
 import orjson
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
+from features.redis_client import RedisClient, redis_client
 from features.redis_codec import decode_events, decode_record, encode_event, encode_record
+from features.redis_keys import KeyLayout
 from features.store import CustomerRecord, Event
+
+__all__ = ["KEEP_VERSIONS", "KeyLayout", "RedisOnlineStore", "redis_client"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,43 +31,12 @@ _BATCH = 2000
 KEEP_VERSIONS = 2
 
 
-@dataclass(frozen=True)
-class KeyLayout:
-    """Every Redis key valuechain uses, under one prefix (the module docstring lists them)."""
-
-    prefix: str = "vc"
-
-    @property
-    def events_stream(self) -> str:
-        return f"{self.prefix}:events"
-
-    @property
-    def api_keys(self) -> str:
-        return f"{self.prefix}:apikeys"
-
-    @property
-    def rate_limits(self) -> str:
-        return f"{self.prefix}:rl"
-
-
-def redis_client(url: str, *, timeout: float = 5.0, retries: int | None = None) -> redis.Redis:
-    """A pooled client; `timeout` bounds connect and each reply, `retries=0` fails at once."""
-    retry = None if retries is None else Retry(NoBackoff(), retries)
-    return redis.Redis.from_url(
-        url,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        health_check_interval=30,
-        retry=retry,
-    )
-
-
 class RedisOnlineStore:
-    """`OnlineStore` on a Redis server (redis-py, connection pooled, thread safe)."""
+    """`OnlineStore` on a Redis server or cluster (redis-py, connection pooled, thread safe)."""
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: RedisClient,
         *,
         prefix: str = "vc",
         max_events: int = 50,
@@ -87,8 +44,7 @@ class RedisOnlineStore:
         version_cache_seconds: float = 1.0,
     ) -> None:
         self._r = client
-        self._p = prefix
-        self._layout = KeyLayout(prefix)
+        self.layout = KeyLayout(prefix)
         self._max_events = max_events
         self._event_ttl = event_ttl_seconds
         self._cache_s = version_cache_seconds
@@ -98,13 +54,20 @@ class RedisOnlineStore:
 
     @classmethod
     def from_url(
-        cls, url: str, *, timeout: float = 5.0, retries: int | None = None, **kwargs: Any
+        cls,
+        url: str,
+        *,
+        cluster: bool = False,
+        timeout: float = 5.0,
+        retries: int | None = None,
+        **kwargs: Any,
     ) -> RedisOnlineStore:
         """Connect with a pooled client (see `redis_client`); `kwargs` go to the store."""
-        return cls(redis_client(url, timeout=timeout, retries=retries), **kwargs)
+        client = redis_client(url, cluster=cluster, timeout=timeout, retries=retries)
+        return cls(client, **kwargs)
 
     @property
-    def client(self) -> redis.Redis:
+    def client(self) -> RedisClient:
         """The underlying client (shared by the key store, the rate limiter and the exporter)."""
         return self._r
 
@@ -128,7 +91,7 @@ class RedisOnlineStore:
         for record in records:
             fields = encode_record(record)
             if fields:
-                key = self._customer_key(version, record.customer_id)
+                key = self.layout.customer(version, record.customer_id)
                 pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
                 count += 1
             if len(pipe) >= _BATCH:
@@ -137,7 +100,7 @@ class RedisOnlineStore:
         return count
 
     def write_ranking(self, version: str, name: str, scores: Mapping[str, float]) -> None:
-        key = f"{self._p}:v:{version}:rank:{name}"
+        key = self.layout.ranking(version, name)
         items = list(scores.items())
         pipe = self._r.pipeline(transaction=False)
         for start in range(0, len(items), _BATCH):
@@ -145,16 +108,18 @@ class RedisOnlineStore:
         pipe.execute()
 
     def write_meta(self, version: str, meta: Mapping[str, Any]) -> None:
-        self._r.set(f"{self._p}:v:{version}:meta", orjson.dumps(meta, default=str))
+        self._r.set(self.layout.meta(version), orjson.dumps(meta, default=str))
 
     def commit_version(self, version: str) -> str | None:
         # The previous version stays readable: other workers may still hold its id for up to
-        # `version_cache_seconds`. Only versions older than that are dropped.
+        # `version_cache_seconds`. Only versions older than that are dropped. One transaction in
+        # one slot: the pointer and the list share the hash tag.
+        keys = self.layout
         pipe = self._r.pipeline(transaction=True)
-        pipe.getset(f"{self._p}:version", version)
-        pipe.lpush(f"{self._p}:versions", version)
-        pipe.lrange(f"{self._p}:versions", KEEP_VERSIONS, -1)
-        pipe.ltrim(f"{self._p}:versions", 0, KEEP_VERSIONS - 1)
+        pipe.getset(keys.version, version)
+        pipe.lpush(keys.versions, version)
+        pipe.lrange(keys.versions, KEEP_VERSIONS, -1)
+        pipe.ltrim(keys.versions, 0, KEEP_VERSIONS - 1)
         previous, _, expired, _ = pipe.execute()
         self._cached = (0.0, None)
         for old in {v.decode() for v in expired} - {version}:
@@ -166,8 +131,9 @@ class RedisOnlineStore:
             self._drop(version)
 
     def _drop(self, version: str) -> None:
+        # SCAN visits every master of a cluster; UNLINK of keys in many slots is split by slot.
         batch: list[bytes] = []
-        for key in self._r.scan_iter(match=f"{self._p}:v:{version}:*", count=5000):
+        for key in self._r.scan_iter(match=self.layout.version_pattern(version), count=5000):
             batch.append(key)
             if len(batch) >= 5000:
                 self._r.unlink(*batch)
@@ -181,20 +147,20 @@ class RedisOnlineStore:
         stamp, version = self._cached
         if version is not None and now - stamp < self._cache_s:
             return version
-        raw = self._r.get(f"{self._p}:version")
+        raw = self._r.get(self.layout.version)
         version = raw.decode() if isinstance(raw, bytes) else None
         self._cached = (now, version)
         return version
 
     def read_customer(self, customer_id: str, max_events: int = 50) -> CustomerRecord:
         version = self.current_version()
-        key = self._customer_key(version or "none", customer_id)
+        key = self.layout.customer(version or "none", customer_id)
         if max_events <= 0:  # LRANGE 0 -1 would be everything, LRANGE 0 0 one event
             raw = cast(Mapping[bytes, bytes], self._r.hgetall(key))
             return decode_record(customer_id, raw)
         pipe = self._r.pipeline(transaction=False)
         pipe.hgetall(key)
-        pipe.lrange(self._events_key(customer_id), 0, max_events - 1)
+        pipe.lrange(self.layout.events(customer_id), 0, max_events - 1)
         fields, raw_events = pipe.execute()
         record = decode_record(customer_id, fields)
         record.events = decode_events(customer_id, raw_events)
@@ -204,7 +170,7 @@ class RedisOnlineStore:
         version = self.current_version() or "none"
         pipe = self._r.pipeline(transaction=False)
         for cid in customer_ids:
-            pipe.hgetall(self._customer_key(version, cid))
+            pipe.hgetall(self.layout.customer(version, cid))
         results = pipe.execute()
         return [decode_record(cid, f) for cid, f in zip(customer_ids, results, strict=True)]
 
@@ -212,9 +178,7 @@ class RedisOnlineStore:
         version = self.current_version()
         if version is None:
             return []
-        rows = self._r.zrevrange(
-            f"{self._p}:v:{version}:rank:{name}", 0, limit - 1, withscores=True
-        )
+        rows = self._r.zrevrange(self.layout.ranking(version, name), 0, limit - 1, withscores=True)
         pairs = cast(list[tuple[bytes, float]], rows)
         return [(member.decode(), float(score)) for member, score in pairs]
 
@@ -223,7 +187,7 @@ class RedisOnlineStore:
         cached_version, cached = self._meta
         if version is not None and version == cached_version:
             return dict(cached)
-        raw = self._r.get(f"{self._p}:v:{version}:meta") if version else None
+        raw = self._r.get(self.layout.meta(version)) if version else None
         meta = cast(dict[str, Any], orjson.loads(raw)) if raw else {}
         if version is not None and meta:
             self._meta = (version, meta)
@@ -234,11 +198,11 @@ class RedisOnlineStore:
         version = self.current_version()
         if version is None:
             return
-        prefix = self._customer_key(version, "")
+        start = len(self.layout.customer(version, "")) - 1  # the id sits between the braces
         seen: set[str] = set()
         chunk: list[str] = []
-        for key in self._r.scan_iter(match=f"{prefix}*", count=batch):
-            cid = key.decode()[len(prefix) :]
+        for key in self._r.scan_iter(match=self.layout.customer(version, "*"), count=batch):
+            cid = key.decode()[start:-1]
             if cid not in seen:
                 seen.add(cid)
                 chunk.append(cid)
@@ -259,27 +223,30 @@ class RedisOnlineStore:
         version = self.current_version() or "none"
         pipe = self._r.pipeline(transaction=False)
         for cid in ids:
-            pipe.memory_usage(self._customer_key(version, cid), samples=0)
+            pipe.memory_usage(self.layout.customer(version, cid), samples=0)
         sizes = [int(n or 0) for n in pipe.execute()]
         return sum(sizes) / len(sizes)
 
     # --- events --------------------------------------------------------------------------
     def append_events(self, events: Sequence[Event]) -> None:
-        pipe = self._r.pipeline(transaction=True)
-        touched: set[str] = set()
-        for ev in sorted(events, key=lambda e: e.ts):
-            payload = encode_event(ev)
-            pipe.lpush(self._events_key(ev.customer_id), payload)
-            # The same transaction appends to the durable stream: both or neither.
-            pipe.xadd(self._layout.events_stream, {"c": ev.customer_id, "p": payload})
-            touched.add(ev.customer_id)
-        for cid in touched:
-            pipe.ltrim(self._events_key(cid), 0, self._max_events - 1)
-            pipe.expire(self._events_key(cid), self._event_ttl)
+        """The customers' recent-events lists, then the durable stream in one transaction.
+
+        Lists of many customers and the stream lie in many cluster slots: no one transaction holds
+        them all. The stream goes last, so a failed call exports none of its events and a retry
+        can repeat one only in a capped, expiring recent-events list, never in training data."""
+        ordered = sorted(events, key=lambda e: e.ts)
+        payloads = [encode_event(ev) for ev in ordered]
+        lists: dict[str, list[bytes]] = {}
+        for ev, payload in zip(ordered, payloads, strict=True):
+            lists.setdefault(ev.customer_id, []).append(payload)
+        pipe = self._r.pipeline(transaction=False)
+        for cid, pushed in lists.items():
+            key = self.layout.events(cid)
+            pipe.lpush(key, *pushed)  # oldest first, so the list reads newest first
+            pipe.ltrim(key, 0, self._max_events - 1)
+            pipe.expire(key, self._event_ttl)
         pipe.execute()
-
-    def _customer_key(self, version: str, customer_id: str) -> str:
-        return f"{self._p}:v:{version}:c:{customer_id}"
-
-    def _events_key(self, customer_id: str) -> str:
-        return f"{self._p}:ev:{customer_id}"
+        stream = self._r.pipeline(transaction=True)
+        for ev, payload in zip(ordered, payloads, strict=True):
+            stream.xadd(self.layout.events_stream, {"c": ev.customer_id, "p": payload})
+        stream.execute()

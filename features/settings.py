@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None,
         description="Redis to use; unset starts an embedded redis-server for this process.",
+    )
+    redis_cluster: bool = Field(
+        default=False,
+        description="REDIS_URL is one node of a Redis Cluster: use redis-py's cluster client, "
+        "which finds the other nodes itself (keys are hash-tagged for it; see docs/data.md).",
     )
     mlflow_tracking_uri: str = Field(default_factory=default_tracking_uri)
     mlflow_artifact_root: str | None = Field(
@@ -54,9 +59,16 @@ class Settings(BaseSettings):
     @field_validator("key_prefix")
     @classmethod
     def _prefix_is_simple(cls, value: str) -> str:
-        if not value or ":" in value or " " in value:
-            raise ValueError("key_prefix must be non-empty, without ':' or spaces")
+        # Braces would become the Redis Cluster hash tag of every key (features/redis_keys.py).
+        if not value or any(c in value for c in ": {}"):
+            raise ValueError("key_prefix must be non-empty, without ':', spaces or braces")
         return value
+
+    @model_validator(mode="after")
+    def _cluster_has_a_node(self) -> Settings:
+        if self.redis_cluster and not self.redis_url:
+            raise ValueError("REDIS_CLUSTER=true needs REDIS_URL: one node of the cluster")
+        return self
 
     def artifact_root(self) -> str | None:
         """Where experiments store artifacts: explicit, else beside a SQLite DB file."""

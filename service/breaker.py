@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import pybreaker
 import redis
+from redis.exceptions import ClusterDownError, SlotNotCoveredError
 
 from features.store import CustomerRecord, Event, OnlineStore
 from service.errors import StoreUnavailable
@@ -23,7 +24,8 @@ from service.metrics import Metrics
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-OUTAGES = (redis.ConnectionError, redis.TimeoutError)
+# A Redis Cluster adds two: CLUSTERDOWN while a failover is under way, and a slot no node serves.
+OUTAGES = (redis.ConnectionError, redis.TimeoutError, ClusterDownError, SlotNotCoveredError)
 
 
 class _Log(pybreaker.CircuitBreakerListener):

@@ -8,12 +8,13 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-import redis
 from fastapi import FastAPI
 from threadpoolctl import threadpool_limits
 
 from features.api_keys import ApiKeyStore
-from features.redis_store import KeyLayout, RedisOnlineStore, redis_client
+from features.redis_client import RedisClient, redis_client
+from features.redis_keys import KeyLayout
+from features.redis_store import RedisOnlineStore
 from features.store import OnlineStore
 from models.champions import ModelSet, load_models
 from service.auth import KeyRing
@@ -123,6 +124,7 @@ def _connect(settings: ServiceSettings) -> OnlineStore:
         )
     return RedisOnlineStore.from_url(
         settings.redis_url,
+        cluster=settings.redis_cluster,
         timeout=settings.redis_timeout_seconds,
         retries=0,  # a retry would double the latency budget; the breaker decides instead
         prefix=settings.key_prefix,
@@ -131,17 +133,22 @@ def _connect(settings: ServiceSettings) -> OnlineStore:
     )
 
 
-def _client(settings: ServiceSettings, store: OnlineStore) -> redis.Redis | None:
+def _client(settings: ServiceSettings, store: OnlineStore) -> RedisClient | None:
     """The Redis client for API keys and rate limits: its own pool, with the short timeout."""
     if settings.redis_url:
-        return redis_client(settings.redis_url, timeout=settings.redis_timeout_seconds, retries=0)
+        return redis_client(
+            settings.redis_url,
+            cluster=settings.redis_cluster,
+            timeout=settings.redis_timeout_seconds,
+            retries=0,
+        )
     if isinstance(store, RedisOnlineStore):
         return store.client
     return None
 
 
 async def _keys(
-    settings: ServiceSettings, client: redis.Redis | None, breaker: RedisBreaker
+    settings: ServiceSettings, client: RedisClient | None, breaker: RedisBreaker
 ) -> KeyRing:
     """The API keys; without any the service refuses to start, unless in demo mode."""
     ring = KeyRing(ApiKeyStore(client, settings.key_prefix) if client else None, breaker)

@@ -4,6 +4,10 @@ Counters live in Redis (a sliding-window counter per key and limit), so every wo
 replica shares them. A rate limiter must not turn a Redis outage into errors for everyone: when
 Redis fails or the breaker is open, each worker counts in its own memory instead (the same
 limits, per worker), and switches back when Redis answers again.
+
+On a Redis Cluster the counters need no hash tags of ours: `limits` braces the two keys of a
+sliding window alike (`<prefix>:{key}`, `<prefix>:{key}/-1`), so its script stays in one slot.
+What it needs is a client that routes by slot: its cluster storage, here on our cluster client.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ import time
 
 import redis
 from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage, RedisStorage
+from limits.storage import MemoryStorage, RedisClusterStorage, RedisStorage, Storage
 from limits.strategies import SlidingWindowCounterRateLimiter
+from redis.cluster import RedisCluster
 
+from features.redis_client import RedisClient
 from service.breaker import RedisBreaker
 from service.errors import RateLimited, StoreUnavailable
 
@@ -27,12 +33,14 @@ class RateLimiter:
     """`check(name)` raises `RateLimited` (429 with Retry-After) when a key is over its limit."""
 
     def __init__(
-        self, spec: str, client: redis.Redis | None, prefix: str, breaker: RedisBreaker
+        self, spec: str, client: RedisClient | None, prefix: str, breaker: RedisBreaker
     ) -> None:
         self._items: list[RateLimitItem] = parse_many(spec)
         self._breaker = breaker
         self._shared = None
-        if client is not None:
+        if isinstance(client, RedisCluster):
+            self._shared = SlidingWindowCounterRateLimiter(_ClusterStorage(client, prefix))
+        elif client is not None:
             storage = RedisStorage(
                 "redis://", connection_pool=client.connection_pool, key_prefix=prefix
             )
@@ -66,3 +74,20 @@ def _retry_after(limiter: SlidingWindowCounterRateLimiter, item: RateLimitItem, 
     except redis.RedisError:
         return 1
     return max(1, math.ceil(stats.reset_time - time.time()))
+
+
+class _ClusterStorage(RedisClusterStorage):
+    """`limits`' cluster storage on the service's own cluster client.
+
+    Its constructor would open a second cluster client from a `redis+cluster://` URL, with
+    `limits`' timeouts and retries; this one shares ours (the short timeout, no retries: the
+    breaker decides), as the single-server storage shares our pool.
+    """
+
+    def __init__(self, client: RedisCluster, key_prefix: str) -> None:
+        Storage.__init__(self, "redis+cluster://")
+        self.key_prefix = key_prefix
+        self.target_server = "redis"
+        self.dependency = redis
+        self.storage = client
+        self.initialize_storage("redis+cluster://")

@@ -32,8 +32,8 @@ def post_events(
 ) -> EventsAccepted:
     """Store one event or a batch; the next recommendations reflect them at once.
 
-    Accepted (202) means stored in Redis twice in one transaction: the customer's recent events
-    and the durable stream that `valuechain events export` carries to training."""
+    Accepted (202) means stored in Redis twice: the customer's recent events, then (in one
+    transaction) the durable stream that `valuechain events export` carries to training."""
     incoming = body.events if isinstance(body, EventBatchIn) else [body]
     if len(incoming) > settings.max_batch:
         raise BadRequest(f"at most {settings.max_batch} events per request, got {len(incoming)}")

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis
 import uvicorn
 from fastapi import FastAPI
 from typer.testing import CliRunner
@@ -146,21 +145,35 @@ def served(app: FastAPI, headers: dict[str, str] | None = None) -> Iterator[http
         thread.join(timeout=10)
 
 
-def drop_prefix(redis_url: str, prefix: str) -> None:
-    """Delete every key under `prefix`."""
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
-    for start in range(0, len(keys), 1000):
-        client.delete(*keys[start : start + 1000])
+def drop_prefix(redis_url: str, prefix: str, cluster: bool = False) -> None:
+    """Delete every key under `prefix` (on every master of a cluster)."""
+    from features.redis_client import redis_client
+
+    client = redis_client(redis_url, cluster=cluster)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start : start + 1000])
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real three-master Redis Cluster on loopback, for this session (see `redis_cluster`)."""
+    from tests.integration.processes import redis_cluster
+
+    with redis_cluster(tmp_path_factory.mktemp("redis-cluster")) as url:
+        yield url
 
 
 def admin_headers(settings: ServiceSettings) -> dict[str, str]:
     """Create an admin key in `settings`' store (as `valuechain keys create` does); its header."""
     from features.api_keys import ApiKeyStore, KeyRole
-    from features.redis_store import redis_client
+    from features.redis_client import redis_client
 
     assert settings.redis_url
-    client = redis_client(settings.redis_url)
+    client = redis_client(settings.redis_url, cluster=settings.redis_cluster)
     try:
         key = ApiKeyStore(client, settings.key_prefix).replace("test-admin", KeyRole.admin)
     finally:

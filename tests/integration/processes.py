@@ -1,4 +1,5 @@
-"""The stack's own processes, started by tests: redis-server, mlflow server, API replicas.
+"""The stack's own processes, started by tests: redis-server (alone or as a cluster), mlflow
+server, API replicas.
 
 Each runs as a real subprocess on a free loopback port and is stopped (by its own pid) when the
 context ends; its output goes to a log file that a failing test prints.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -97,3 +99,73 @@ def api_server(env: dict[str, str], log: Path, workers: int = 1) -> Iterator[str
         base = f"http://127.0.0.1:{port}"
         wait_http(f"{base}/readyz", log, proc=proc)
         yield base
+
+
+@contextlib.contextmanager
+def redis_cluster(base: Path, masters: int = 3) -> Iterator[str]:
+    """A Redis Cluster of `masters` redis-server processes on loopback (no replicas).
+
+    Each node gets a free port whose cluster-bus port (port + 10000) is free too, and a directory
+    of its own under `base`; `redis-cli --cluster create` assigns the slots. Yields the URL of the
+    first node, from which a cluster client discovers the others.
+    """
+    server, cli = shutil.which("redis-server"), shutil.which("redis-cli")
+    if server is None or cli is None:
+        pytest.skip("redis-server and redis-cli are not installed")
+    nodes: list[int] = []
+    while len(nodes) < masters:
+        port = random.randint(20000, 45000)  # + 10000 stays a valid port
+        if port not in nodes and _is_free(port) and _is_free(port + 10000):
+            nodes.append(port)
+    with contextlib.ExitStack() as stack:
+        for port in nodes:
+            node_dir = base / f"node-{port}"
+            node_dir.mkdir(parents=True)
+            args = [server, "--port", str(port)]
+            args += ["--bind", "127.0.0.1", "--dir", str(node_dir), "--daemonize", "no"]
+            args += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
+            args += ["--cluster-node-timeout", "5000", "--save", "", "--appendonly", "no"]
+            stack.enter_context(process(args, node_dir / "redis.log"))
+        for port in nodes:
+            _wait_port(port, base / f"node-{port}" / "redis.log")
+        create = [cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in nodes)]
+        create += ["--cluster-replicas", "0", "--cluster-yes"]
+        done = subprocess.run(create, capture_output=True, text=True, timeout=60, check=False)
+        if done.returncode != 0:
+            pytest.fail(f"redis-cli --cluster create failed:\n{done.stdout}\n{done.stderr}")
+        for port in nodes:
+            _wait_cluster_ok(cli, port)
+        yield f"redis://127.0.0.1:{nodes[0]}/0"
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _wait_port(port: int, log: Path, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        if time.monotonic() > deadline:
+            pytest.fail(f"redis-server on port {port} did not start:\n{log.read_text()}")
+        time.sleep(0.1)
+
+
+def _wait_cluster_ok(cli: str, port: int, timeout: float = 30) -> None:
+    """Wait until the node at `port` says `cluster_state:ok` (it knows every slot's owner)."""
+    deadline = time.monotonic() + timeout
+    info = ""
+    while time.monotonic() < deadline:
+        args = [cli, "-p", str(port), "cluster", "info"]
+        info = subprocess.run(args, capture_output=True, text=True, timeout=10).stdout
+        if "cluster_state:ok" in info:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"the cluster node on port {port} never reached cluster_state:ok:\n{info}")

@@ -8,6 +8,7 @@ import httpx
 import pytest
 import redis
 
+from features.redis_keys import KeyLayout
 from tests.integration.conftest import World, run_cli
 
 pytestmark = pytest.mark.integration
@@ -85,7 +86,7 @@ def test_keys_are_stored_hashed_listed_and_revocable(api: httpx.Client, world: W
     token = out.strip().splitlines()[-1]
     assert token.startswith("vck_")
     stored = redis.Redis.from_url(world.env["REDIS_URL"]).hgetall(
-        f"{world.env['KEY_PREFIX']}:apikeys"
+        KeyLayout(world.env["KEY_PREFIX"]).api_keys
     )
     assert b"temp" in stored and token.encode() not in b"".join(stored.values())
     assert "temp\tread" in run_cli(world.env, "keys", "list").stdout

@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from features.api_keys import ApiKeyStore, KeyRole
 from features.load import load_interactions, load_table
+from features.redis_keys import KeyLayout
 from models.champions import ModelSet
 from service.config import ServiceSettings
 from service.main import create_app
@@ -79,7 +80,7 @@ def test_a_crash_between_read_and_write_loses_and_duplicates_nothing(
         assert re.fullmatch(r"events-\d+-\d+-\d+-\d+\.parquet", f.name), f.name
     again = run_cli(env, "events", "export", "--out", out, "--batch", "25")
     assert "exported 0 events" in again.stderr  # acknowledged and trimmed: nothing twice
-    assert redis.Redis.from_url(redis_url).xlen(f"{key_prefix}:events") == 0
+    assert redis.Redis.from_url(redis_url).xlen(KeyLayout(key_prefix).events_stream) == 0
 
 
 def test_training_data_includes_exported_events_once(

@@ -1,13 +1,30 @@
-"""The OnlineStore contract, run against the real Redis backend."""
+"""The OnlineStore contract, run against a real Redis server and a real Redis Cluster."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
+from features.cache_version import write_version
 from features.redis_store import RedisOnlineStore
 from features.store import CustomerRecord, Event
+from tests.integration.conftest import drop_prefix
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["server", "cluster"])
+def store(request: pytest.FixtureRequest, key_prefix: str) -> Iterator[RedisOnlineStore]:
+    """The store under a fresh prefix on one Redis server, then on a three-master cluster."""
+    cluster = request.param == "cluster"
+    url: str = request.getfixturevalue("cluster_url" if cluster else "redis_url")
+    online = RedisOnlineStore.from_url(
+        url, cluster=cluster, prefix=key_prefix, version_cache_seconds=0
+    )
+    yield online
+    online.close()
+    drop_prefix(url, key_prefix, cluster=cluster)
 
 
 def rec(customer_id: str, a: object) -> CustomerRecord:
@@ -39,7 +56,7 @@ def test_the_previous_version_outlives_one_commit(store: RedisOnlineStore) -> No
     for version in versions:
         store.write_customers(version, [rec("c1", version)])
         store.commit_version(version)
-    stale_reader = RedisOnlineStore(store._r, prefix=store._p)
+    stale_reader = RedisOnlineStore(store.client, prefix=store.layout.prefix)
     stale_reader._cached = (float("inf"), "v1")  # a reader that has not seen v2 yet
     assert stale_reader.read_customer("c1").features == {"a": "v1"}
     stale_reader._cached = (float("inf"), "v0")
@@ -66,7 +83,7 @@ def test_read_customers_in_one_batch(store: RedisOnlineStore) -> None:
 
 
 def test_events_newest_first_capped_and_survive_rematerialization(store: RedisOnlineStore) -> None:
-    capped = RedisOnlineStore(store._r, prefix=store._p, max_events=3)
+    capped = RedisOnlineStore(store.client, prefix=store.layout.prefix, max_events=3)
     capped.append_events([Event("c1", f"i{n}", "view", float(n)) for n in range(5)])
     version = store.begin_version()
     store.write_customers(version, [rec("c1", 0)])
@@ -92,7 +109,7 @@ def test_ping(store: RedisOnlineStore) -> None:
 
 def test_an_unreadable_event_is_skipped_not_fatal(store: RedisOnlineStore) -> None:
     store.append_events([Event("c1", "i1", "view", 1.0)])
-    store._r.lpush(f"{store._p}:ev:c1", b'{"i": "i2", "e": "view", "t": null}')
+    store.client.lpush(store.layout.events("c1"), b'{"i": "i2", "e": "view", "t": null}')
     assert [e.item_id for e in store.read_customer("c1").events] == ["i1"]
 
 
@@ -128,3 +145,36 @@ def test_customer_ids_lists_the_current_version_once_each(store: RedisOnlineStor
     ids = [cid for b in batches for cid in b]
     assert sorted(ids) == sorted(f"c{i}" for i in range(2500))  # not "gone", no duplicates
     assert store.customer_bytes(sample=50) > 0
+
+
+def test_events_of_many_customers_in_one_call_reach_each_list_and_the_stream_once(
+    store: RedisOnlineStore,
+) -> None:
+    # Guards the cross-slot MULTI of issue 14: several customers' lists and the stream in one
+    # transaction, which a Redis Cluster refuses (CROSSSLOT).
+    events = [Event(f"c{n % 7}", f"i{n}", "view", float(n)) for n in range(40)]
+    store.append_events(events)
+    for n in range(7):
+        got = [e.item_id for e in store.read_customer(f"c{n}").events]
+        assert got == [f"i{m}" for m in reversed(range(40)) if m % 7 == n]
+    stream = store.client.xrange(store.layout.events_stream)
+    assert [fields[b"c"].decode() for _, fields in stream] == [e.customer_id for e in events]
+
+
+def test_a_failed_materialization_leaves_the_old_version_and_no_keys(
+    store: RedisOnlineStore,
+) -> None:
+    # On a cluster the partial version's customers lie on every master: all must go.
+    live, _, _ = write_version(store, lambda v: (store.write_customers(v, [rec("c1", 1)]), 0, {}))
+
+    def half(version: str) -> tuple[int, int, dict[str, object]]:
+        store.write_customers(version, [rec(f"c{i}", 2) for i in range(300)])
+        store.write_ranking(version, "churn", {"c1": 0.5})
+        raise RuntimeError("the model failed half way")
+
+    with pytest.raises(RuntimeError, match="half way"):
+        write_version(store, half)
+    assert store.current_version() == live
+    assert store.read_customer("c1").features == {"a": 1}
+    keys = {k.decode() for k in store.client.scan_iter(match=f"{store.layout.prefix}:v:*")}
+    assert keys == {store.layout.customer(live, "c1"), store.layout.meta(live)}

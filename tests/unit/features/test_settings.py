@@ -23,7 +23,17 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.redis_url == "redis://example:6380/2" and settings.key_prefix == "shop1"
 
 
-@pytest.mark.parametrize("prefix", ["", "a:b", "has space"])
+# Braces guard the Redis Cluster layout: a prefix "{x}" would put every key in one slot.
+@pytest.mark.parametrize("prefix", ["", "a:b", "has space", "{x}", "a}"])
 def test_unsafe_key_prefixes_are_refused(prefix: str) -> None:
     with pytest.raises(ValidationError, match="key_prefix"):
         Settings(_env_file=None, key_prefix=prefix)
+
+
+def test_a_cluster_without_a_node_to_start_from_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    with pytest.raises(ValidationError, match="REDIS_CLUSTER=true needs REDIS_URL"):
+        Settings(_env_file=None, redis_cluster=True)
+    monkeypatch.setenv("REDIS_CLUSTER", "true")
+    monkeypatch.setenv("REDIS_URL", "redis://10.0.0.5:6379")
+    assert Settings(_env_file=None).redis_cluster
