@@ -54,6 +54,12 @@ def test_scoring_runs_log_metrics_plots_and_a_signed_model(
     for plot in ("roc", "pr", "reliability", "gains", "importance"):
         assert any(p.startswith("plots/") and plot in p for p in artifacts), (plot, artifacts)
     assert "bundle/manifest.json" in artifacts
+    # Issue 11: the Optuna search's trials are logged, as a table and as nested child runs.
+    assert "search/trials.json" in artifacts and "search/candidates.json" in artifacts
+    experiment_id = client.get_run(run_id).info.experiment_id
+    trials = client.search_runs([experiment_id], f"tags.mlflow.parentRunId = '{run_id}'")
+    assert trials and all("val_auc" in t.data.metrics for t in trials)
+    assert {t.info.run_name for t in trials} >= {"trial-00"}
     models = client.search_logged_models([client.get_run(run_id).info.experiment_id])
     logged = [m for m in models if m.source_run_id == run_id]
     assert logged, "the full scorer is logged as an MLflow model"

@@ -58,12 +58,13 @@ def select_model(
     allow_linear: bool = True,
     threads: int = 1,
     seed: int = 0,
+    max_rounds: int = tune.MAX_ROUNDS,
 ) -> Selection:
     """Score every candidate on `folds` and return the best (ties: the simpler, listed first)."""
     cats = [j for j, s in enumerate(specs) if s.kind == "categorical"]
     data = tune.fold_data(x, y, folds, cats)
     default = tune.cross_validate({}, data, threads, seed)
-    trials = tune.search(data, n_trials, threads, seed) if n_trials > 0 else []
+    trials = tune.search(data, n_trials, threads, seed, max_rounds) if n_trials > 0 else []
     boosters = [_Scored(DEFAULT_LGBM, {}, default.best_iteration, default.raw)]
     if trials:
         best = trials[0]

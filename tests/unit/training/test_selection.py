@@ -8,7 +8,8 @@ import pytest
 
 from models.scoring.specs import encode_frame
 from tests.unit.training.test_scoring import make_table
-from training.scoring import split
+from training.scoring import split, tune
+from training.scoring.fit import TrainConfig, fit_models
 from training.scoring.select import BLEND_WEIGHTS, DEFAULT_LGBM, LOGISTIC, TUNED_LGBM, select_model
 from training.scoring.split import selection_folds, split_rows
 from training.scoring.table import infer_spec, read_labels
@@ -84,3 +85,31 @@ def test_nonlinear_signal_puts_weight_on_lightgbm() -> None:
     sel = select_model(x, y, folds, specs, n_trials=1)
     # (With a flat logistic model any w > 0 ranks the same, so only w > 0 is asserted.)
     assert sel.weight > 0 and sel.candidates[sel.name] > sel.candidates[LOGISTIC] + 0.1
+
+
+def test_large_table_final_fit_is_bounded_by_the_sample_rounds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Guards issue 9: at 1M rows the final fit early-stopped on the full slices for 2,788
+    rounds (25 minutes). After a sampled search it must run the sample's rounds, on every row."""
+    monkeypatch.setattr(split, "CV_MAX_ROWS", 100)
+    monkeypatch.setattr(split, "SEARCH_FIT_ROWS", 300)
+    monkeypatch.setattr(split, "SEARCH_VAL_ROWS", 150)
+    monkeypatch.setattr(tune, "SAMPLED_MAX_ROUNDS", 25)
+    df = make_table(2000, seed=3)
+    spec = infer_spec(df, "churned", "customer_id", None)
+    x, y = encode_frame(df, list(spec.features)), read_labels(df, "churned")
+    splits = split_rows(y, None)
+    config = TrainConfig("churn", "churned", "customer_id", n_trials=3)
+    fitted = fit_models(x, y, splits, spec, config)
+    assert fitted.params["selection"].startswith("validation slice (300 fit")
+    assert all(t.best_iteration <= 25 for t in fitted.trials)
+    assert fitted.booster is not None
+    rounds = fitted.booster.current_iteration()
+    assert rounds == fitted.params["rounds"]
+    assert rounds <= 25 or (not fitted.choice and rounds == tune.DEFAULT_ROUNDS)
+    # Every development row (train + validation) trained it, not the 300-row sample: a tree's
+    # root counts its (bagged, fraction >= 0.5 in the search space) training rows.
+    root = fitted.booster.dump_model()["tree_info"][0]["tree_structure"]
+    dev = len(splits.train) + len(splits.validation)
+    assert 0.5 * dev <= root["internal_count"] <= dev
