@@ -47,8 +47,12 @@ def ranking_data(
     *,
     k: int = 10,
     config: CandidateConfig | None = None,
+    include_purchased: bool = False,
 ) -> RankingData:
-    """Candidates and labels (1 = in the user's validation items) for users with truth."""
+    """Candidates and labels (1 = in the user's validation items) for users with truth.
+
+    `include_purchased`: purchased items are candidates too (lists that may repeat them).
+    """
     config = config or CandidateConfig()
     unit = unit_rows(arrays.item_factors)
     n_items = len(arrays.item_ids)
@@ -58,6 +62,8 @@ def ranking_data(
         start, end = int(arrays.hist_indptr[user]), int(arrays.hist_indptr[user + 1])
         h_items = arrays.hist_items[start:end]
         mask = default_allowed(n_items, h_items, arrays.hist_events[start:end])
+        if include_purchased:
+            mask[:] = True
         vector = arrays.user_factors[user]
         cands = build_candidates(
             arrays,
