@@ -102,13 +102,15 @@ def train_recommender_cmd(
     ranker: Annotated[
         bool,
         typer.Option(
-            help="Also train the LightGBM re-ranker; the better one on validation is champion."
+            help="Also train the LightGBM re-ranker (champion when >= 1% better on validation "
+            "than the best other candidate)."
         ),
     ] = True,
     ease: Annotated[
         bool,
         typer.Option(
-            help="Add the EASE item-item generator to the ranker (popular 2,000 items at most)."
+            help="Train EASE: a champion candidate and a ranker generator (its item x item "
+            "matrix covers the 2,000 most popular items at most)."
         ),
     ] = True,
     split: Annotated[

@@ -14,6 +14,7 @@ than the model it would replace.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -137,6 +138,7 @@ def judge(
     name = settings.recommender_model
     version = current_champion(settings, name)
     data = data or GateData([])
+    started = time.monotonic()
     new = replay_ndcg(RecommenderModel.load(bundle_dir), data)
     champion = None
     if version is not None:
@@ -145,4 +147,9 @@ def judge(
             champion = replay_ndcg(RecommenderModel.load(bundle.path), data)
         except (ChampionError, BundleError, ValueError, OSError, KeyError) as exc:
             logger.warning("the %s champion cannot be replayed: %s", name, exc)
+    logger.info(
+        "promotion gate: %d customers replayed in %.1f s",
+        len(data.replays),
+        time.monotonic() - started,
+    )
     return decide_promotion(METRIC, new, champion, version, margin=margin, force=force)
