@@ -137,8 +137,11 @@ def train_recommender_cmd(
         ),
     ] = ",".join(KINDS),
     gate_users: Annotated[
-        int, typer.Option(min=1, help="Validation customers the promotion gate replays.")
-    ] = 1_000,
+        int,
+        typer.Option(
+            min=1, help="Validation customers the promotion gate replays (not the ranker's)."
+        ),
+    ] = 500,
     promotion_margin: Annotated[
         float,
         typer.Option(

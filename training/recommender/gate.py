@@ -58,11 +58,23 @@ class GateData:
     k: int = 10
 
 
-def gate_sample(ctx: TrainingData, n_users: int, seed: int, k: int = 10) -> GateData | None:
-    """A seeded sample of `n_users` validation customers with their fit history and truth."""
+def gate_sample(
+    ctx: TrainingData, n_users: int, seed: int, *, avoid: int | None = None, k: int = 10
+) -> GateData | None:
+    """A seeded sample of `n_users` validation customers with their fit history and truth.
+
+    `avoid`: the size of the ranker's sample (seed - 1), whose validation items trained the
+    ranker; its customers are left out when at least `n_users` others remain, so a ranker is
+    not judged on its own training labels (nor the champion's, on the same data and seeds).
+    """
     fit_df, _, truth, _ = ctx.split
-    truth = sample_truth(truth, n_users, seed)
     users = users_with_truth(truth)
+    if avoid is not None:
+        ranker = users_with_truth(sample_truth(truth, avoid, seed - 1))
+        others = np.setdiff1d(users, ranker)
+        users = others if len(others) >= n_users else users
+    if len(users) > n_users:
+        users = np.sort(np.random.default_rng(seed).choice(users, size=n_users, replace=False))
     if not len(users):
         return None
     ids = ctx.users.ids[users]
@@ -139,9 +151,9 @@ def judge(
     version = current_champion(settings, name)
     data = data or GateData([])
     started = time.monotonic()
-    new = replay_ndcg(RecommenderModel.load(bundle_dir), data)
-    champion = None
+    new, champion = float("nan"), None  # the first model needs no replay
     if version is not None:
+        new = replay_ndcg(RecommenderModel.load(bundle_dir), data)
         try:
             bundle = resolve_bundle(settings.mlflow_tracking_uri, name, CHAMPION, cache_dir)
             champion = replay_ndcg(RecommenderModel.load(bundle.path), data)

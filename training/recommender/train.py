@@ -63,7 +63,7 @@ class TrainParams:
     time_budget: float | None = TIME_BUDGET  # seconds for the ALS search; None: all trials
     eval_users: int | None = 20_000  # validation customers sampled for every metric
     ranker_users: int | None = 4_000  # of those, the ranker's queries (bounds its rows)
-    gate_users: int = 1_000  # of those, the customers the promotion gate replays
+    gate_users: int = 500  # of those (not the ranker's), the customers the gate replays
     seed: int = 0
     # EASE L2 strengths tried on validation (a champion candidate and a ranker generator).
     ease_lams: tuple[float, ...] = (100.0, 300.0, 1000.0)
@@ -188,7 +188,7 @@ def train_recommender(
         len(ctx.items),
         len(ctx.df),
         skipped,
-        gate_sample(ctx, params.gate_users, params.seed + 2),
+        gate_sample(ctx, params.gate_users, params.seed + 2, avoid=params.ranker_users),
     )
 
 
