@@ -141,7 +141,7 @@ def train_recommender_cmd(
         typer.Option(
             min=1, help="Validation customers the promotion gate replays (not the ranker's)."
         ),
-    ] = 300,
+    ] = 1_000,
     promotion_margin: Annotated[
         float,
         typer.Option(

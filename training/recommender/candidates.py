@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from models.recommender.arrays import RecArrays, top_k
 from models.recommender.candidates import CandidateConfig, build_candidates
@@ -52,8 +53,21 @@ def ranking_data(
     """Candidates and labels (1 = in the user's validation items) for users with truth.
 
     `include_purchased`: purchased items are candidates too (lists that may repeat them).
+    One customer at a time, like serving: BLAS is held to one thread, whose siblings would
+    only spin on these small products (several times the CPU on a loaded machine).
     """
-    config = config or CandidateConfig()
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _ranking_data(arrays, truth, now, k, config or CandidateConfig(), include_purchased)
+
+
+def _ranking_data(
+    arrays: RecArrays,
+    truth: sp.csr_matrix,
+    now: float,
+    k: int,
+    config: CandidateConfig,
+    include_purchased: bool,
+) -> RankingData:
     unit = unit_rows(arrays.item_factors)
     n_items = len(arrays.item_ids)
     users = np.flatnonzero(np.diff(truth.indptr) > 0)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from features.settings import Settings
 from models.bundle import BundleError
@@ -152,16 +153,25 @@ def judge(
     data = data or GateData([])
     started = time.monotonic()
     new, champion = float("nan"), None  # the first model needs no replay
-    if version is not None:
-        new = replay_ndcg(RecommenderModel.load(bundle_dir), data)
-        try:
-            bundle = resolve_bundle(settings.mlflow_tracking_uri, name, CHAMPION, cache_dir)
-            champion = replay_ndcg(RecommenderModel.load(bundle.path), data)
-        except (ChampionError, BundleError, ValueError, OSError, KeyError) as exc:
-            logger.warning("the %s champion cannot be replayed: %s", name, exc)
+    # One request at a time, as a worker serves it: small solves and products, where BLAS
+    # threads only spin (10x the CPU on a loaded 2-core machine).
+    with threadpool_limits(limits=1, user_api="blas"):
+        if version is not None:
+            new = replay_ndcg(RecommenderModel.load(bundle_dir), data)
+            champion = _champion_ndcg(settings, name, cache_dir, data)
     logger.info(
         "promotion gate: %d customers replayed in %.1f s",
         len(data.replays),
         time.monotonic() - started,
     )
     return decide_promotion(METRIC, new, champion, version, margin=margin, force=force)
+
+
+def _champion_ndcg(settings: Settings, name: str, cache_dir: Path, data: GateData) -> float | None:
+    """The champion's replayed NDCG; None (with a warning) when it cannot be loaded or replayed."""
+    try:
+        bundle = resolve_bundle(settings.mlflow_tracking_uri, name, CHAMPION, cache_dir)
+        return replay_ndcg(RecommenderModel.load(bundle.path), data)
+    except (ChampionError, BundleError, ValueError, OSError, KeyError) as exc:
+        logger.warning("the %s champion cannot be replayed: %s", name, exc)
+        return None

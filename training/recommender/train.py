@@ -63,7 +63,7 @@ class TrainParams:
     time_budget: float | None = TIME_BUDGET  # seconds for the ALS search; None: all trials
     eval_users: int | None = 20_000  # validation customers sampled for every metric
     ranker_users: int | None = 4_000  # of those, the ranker's queries (bounds its rows)
-    gate_users: int = 300  # of those (not the ranker's), the customers the gate replays
+    gate_users: int = 1_000  # of those (not the ranker's), the customers the gate replays
     seed: int = 0
     # EASE L2 strengths tried on validation (a champion candidate and a ranker generator).
     ease_lams: tuple[float, ...] = (100.0, 300.0, 1000.0)
