@@ -12,6 +12,7 @@ _COMMAND_MODULES = (
     "cli.materialize",
     "cli.world",
     "cli.recommender",
+    "cli.recommend",
     "cli.scoring",
     "cli.score",
     "cli.value",

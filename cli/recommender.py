@@ -1,33 +1,32 @@
-"""`valuechain train recommender` and `valuechain recommend`: bring-your-own-data recommender."""
+"""`valuechain train recommender`: bring-your-own-data recommender, selection and promotion gate."""
 
 from __future__ import annotations
 
 import logging
 import os
 import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 import typer
 
-from cli.app import app, train_app
-from cli.common import champion, console, fail, parse_as_of, progress_bar
+from cli import train_report as report
+from cli.app import train_app
+from cli.common import fail, parse_as_of, progress_bar
+from cli.recommender_inputs import inputs, read_frames
 from features.load import (
     DataError,
     exported_event_files,
-    find_table,
-    load_interactions,
-    read_frame,
-    write_frame,
 )
 from features.settings import get_settings
 from models.bundle import BundleError, hash_files
-from models.champions import RECOMMENDER
-from models.recommender.model import RecFilters, RecommenderModel
+from models.recommender.scorers import KINDS
 from training.recommender.als import ALSParams
 from training.recommender.bundle import check_bundle_target
+from training.recommender.data import SPLITS
+from training.recommender.gate import judge
 from training.recommender.report import log_to_mlflow
 from training.recommender.train import (
     TIME_BUDGET,
@@ -35,34 +34,17 @@ from training.recommender.train import (
     TrainResult,
     train_recommender,
 )
-from training.registry import RegisteredVersion, register_bundle, training_run
+from training.registry import (
+    Promotion,
+    RegisteredVersion,
+    log_promotion,
+    register_bundle,
+    training_run,
+)
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_THREADS = min(os.cpu_count() or 1, 8)
-
-
-def _inputs(
-    interactions: Path | None, items: Path | None, customers: Path | None, data: Path | None
-) -> tuple[Path, Path | None, Path | None]:
-    if (interactions is None) == (data is None):
-        raise fail("give exactly one of --interactions FILE or --data DIR")
-    if data is not None:
-        try:
-            interactions = find_table(data, "interactions")
-        except DataError as exc:
-            raise fail(str(exc)) from exc
-        items = items or _optional_table(data, "items")
-        customers = customers or _optional_table(data, "customers")
-    assert interactions is not None
-    return interactions, items, customers
-
-
-def _optional_table(data: Path, name: str) -> Path | None:
-    try:
-        return find_table(data, name)
-    except DataError:
-        return None
 
 
 @train_app.command("recommender")
@@ -120,15 +102,59 @@ def train_recommender_cmd(
     ranker: Annotated[
         bool,
         typer.Option(
-            help="Also train the LightGBM re-ranker; the better one on validation is champion."
+            help="Also train the LightGBM re-ranker (champion when >= 1% better on validation "
+            "than the best other candidate)."
         ),
     ] = True,
     ease: Annotated[
         bool,
         typer.Option(
-            help="Add the EASE item-item generator to the ranker (popular 2,000 items at most)."
+            help="Train EASE: a champion candidate and a ranker generator (its item x item "
+            "matrix covers the 2,000 most popular items at most)."
         ),
     ] = True,
+    split: Annotated[
+        str,
+        typer.Option(
+            help="Validation holdout by time: 'last' (each customer's last 20% of events), "
+            "'basket' (each customer's last basket: the events at their latest timestamp) or "
+            "'global' (every event after one cut-off at the 80% time quantile)."
+        ),
+    ] = "last",
+    include_purchased: Annotated[
+        bool,
+        typer.Option(
+            help="Lists may repeat purchased items (shops where reorders dominate): validation "
+            "counts re-buys, the 'repeat' candidate takes part, and the API's "
+            "include_purchased defaults to true for this model."
+        ),
+    ] = False,
+    candidates: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated champion candidates among " + ", ".join(KINDS) + " (all by "
+            "default; ALS is always fitted: fold-in, reasons and similar items use it)."
+        ),
+    ] = ",".join(KINDS),
+    gate_users: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Validation customers the promotion gate replays (not the ranker's)."
+        ),
+    ] = 1_000,
+    promotion_margin: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Promotion gate: the new version becomes @champion only if its replayed "
+            "NDCG@10 is at least the champion's on the same customers minus this margin; "
+            "otherwise @challenger.",
+        ),
+    ] = 0.0,
+    force: Annotated[
+        bool,
+        typer.Option(help="Make the new version @champion even if it is worse than the champion."),
+    ] = False,
     keep_bundle: Annotated[
         Path | None,
         typer.Option(
@@ -143,8 +169,14 @@ def train_recommender_cmd(
         ),
     ] = False,
 ) -> None:
-    """Train the recommender, log it to MLflow and register it as champion."""
-    paths = _inputs(interactions, items, customers, data)
+    """Train every candidate, pick the best on a time-based validation, register it.
+
+    The new version becomes @champion when the promotion gate passes, else @challenger.
+    """
+    paths = inputs(interactions, items, customers, data)
+    kinds = _kinds(candidates)
+    if split not in SPLITS:
+        raise fail(f"--split must be one of {list(SPLITS)}, not {split!r}")
     als = (
         None
         if factors is None
@@ -158,42 +190,34 @@ def train_recommender_cmd(
         time_budget=time_budget or None,
         eval_users=eval_users,
         ranker_users=ranker_users,
+        gate_users=gate_users,
+        split=split,
+        include_purchased=include_purchased,
+        kinds=kinds,
     )
+    gate = Gate(promotion_margin, force)
     if not ease:
         params = replace(params, ease_lams=())
     try:
         if keep_bundle is not None:
             check_bundle_target(keep_bundle)  # before minutes of training, not after
-        frames = _read_frames(*paths, data)
+        frames = read_frames(*paths, data)
         hashed = [*paths, *(exported_event_files(data) if data else [])]
-        result, run_id, version = _train_and_log(
-            frames, paths, hashed, params, as_of, keep_bundle, register=not no_register
+        result, run_id, version, verdict = _train_and_log(
+            frames, paths, hashed, params, as_of, keep_bundle, gate if not no_register else None
         )
     except (DataError, ValueError, BundleError) as exc:
         raise fail(str(exc)) from exc
-    _print_summary(result, run_id, version)
+    report.recommender_summary(result, run_id, version)
+    report.promotion(version, verdict)
 
 
-def _read_frames(
-    inter_path: Path, items_path: Path | None, cust_path: Path | None, data: Path | None
-) -> dict[str, pd.DataFrame | None]:
-    """Read the input tables; the optional ones must have their id column.
-
-    With `--data`, interactions include the API events exported into `<data>/events/`.
-    """
-    frames = {
-        name: read_frame(p) if p else None
-        for name, p in (
-            ("interactions", inter_path),
-            ("items", items_path),
-            ("customers", cust_path),
-        )
-    }
-    if data is not None:
-        frames["interactions"] = load_interactions(data)
-    _require(frames["customers"], cust_path, "customer_id")
-    _require(frames["items"], items_path, "item_id")
-    return frames
+def _kinds(text: str) -> tuple[str, ...]:
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown or not kinds:
+        raise fail(f"--candidates: unknown {unknown}; choose among {list(KINDS)}")
+    return kinds
 
 
 def _train_and_log(
@@ -203,9 +227,9 @@ def _train_and_log(
     params: TrainParams,
     as_of: str | None,
     keep_bundle: Path | None,
-    register: bool,
-) -> tuple[TrainResult, str, RegisteredVersion | None]:
-    """Train inside an MLflow run; register the bundle as champion when `register`."""
+    gate: Gate | None,
+) -> tuple[TrainResult, str, RegisteredVersion | None, Promotion | None]:
+    """Train inside an MLflow run; register the bundle with the gate's alias (None: don't)."""
     settings = get_settings()
     interactions = frames["interactions"]
     assert interactions is not None
@@ -226,74 +250,26 @@ def _train_and_log(
             progress=update,
         )
         log_to_mlflow(result, Path(tmp))
-        version = None
-        if register:
-            version = register_bundle(settings, settings.recommender_model, result.bundle_dir)
-    return result, run.info.run_id, version
-
-
-def _print_summary(result: TrainResult, run_id: str, version: RegisteredVersion | None) -> None:
-    """One line: what was registered (or not) and the validation NDCG@10 of each model."""
-    val = result.validation
-    if version is None:
-        head = f"logged run {run_id}, not registered (--no-register)"
-    else:
-        head = f"registered {version.name} version {version.version} (champion, run {run_id})"
-    print(
-        f"{head}: {result.n_users} customers, {result.n_items} items; validation "
-        f"NDCG@10 als {val['als']['ndcg']:.4f} vs popularity {val['popularity']['ndcg']:.4f}"
-        + "".join(f", {name} {val[name]['ndcg']:.4f}" for name in ("ease", "ranker") if name in val)
-        + f"; champion: {result.champion}"
-    )
-
-
-def _require(frame: pd.DataFrame | None, path: Path | None, column: str) -> None:
-    if frame is not None and column not in frame.columns:
-        raise DataError(
-            str(path), f"missing required column; found {list(frame.columns)}", column=column
-        )
-
-
-@app.command("recommend")
-def recommend_cmd(
-    customers: Annotated[Path, typer.Option(help="CSV/Parquet with a customer_id column.")],
-    out: Annotated[Path, typer.Option(help="Output CSV: customer_id, rank, item_id, score.")],
-    k: Annotated[int, typer.Option(min=1, max=1000, help="Items per customer.")] = 10,
-) -> None:
-    """Batch recommendations with the champion, excluding each customer's training items."""
-    try:
-        frame = read_frame(customers)
-        _require(frame, customers, "customer_id")
-    except DataError as exc:
-        raise fail(str(exc)) from exc
-    loaded = champion(RECOMMENDER)
-    rows = _recommend_all(loaded.model, frame["customer_id"], k)
-    _write_csv(rows, out)
-    print(
-        f"wrote {len(rows):,} rows for {frame['customer_id'].nunique():,} customers to {out} "
-        f"(model version {loaded.version})"
-    )
-
-
-def _recommend_all(model: RecommenderModel, ids: pd.Series, k: int) -> pd.DataFrame:
-    records: list[tuple[str, int, str, float]] = []
-    unique = ids.astype("string").str.strip().dropna().unique().tolist()
-    with progress_bar("recommending") as update:
-        for n, cid in enumerate(unique):
-            state = model.online_state(cid)
-            seen = frozenset(model.history_item_ids(cid))
-            result = model.recommend(
-                state, [], k, RecFilters(exclude=seen), segment=model.customer_segment(cid)
+        version, verdict = None, None
+        if gate is not None:
+            verdict = judge(
+                settings,
+                result.bundle_dir,
+                result.gate,
+                Path(tmp) / "champion",
+                margin=gate.margin,
+                force=gate.force,
             )
-            records.extend(
-                (cid, rank, item.item_id, item.score)
-                for rank, item in enumerate(result.items, start=1)
+            log_promotion(verdict, report.recommender_baselines(result))
+            version = register_bundle(
+                settings, settings.recommender_model, result.bundle_dir, alias=verdict.alias
             )
-            if n % 500 == 0 or n + 1 == len(unique):
-                update(n + 1, len(unique))
-    return pd.DataFrame(records, columns=["customer_id", "rank", "item_id", "score"])
+    return result, run.info.run_id, version, verdict
 
 
-def _write_csv(rows: pd.DataFrame, out: Path) -> None:
-    write_frame(rows, out)
-    console.print(f"[green]ok[/green] {out}")
+@dataclass(frozen=True)
+class Gate:
+    """The promotion gate's options."""
+
+    margin: float
+    force: bool

@@ -1,13 +1,17 @@
-"""What `train churn|lead` prints: held-out metrics, the candidates and the promotion verdict."""
+"""What `train churn|lead|recommender` prints: metrics, the candidates and the promotion verdict."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
+from models.recommender.scorers import KINDS
 from training.registry import CHALLENGER, Promotion
+
+if TYPE_CHECKING:
+    from training.recommender.train import TrainResult
 
 console = Console()
 
@@ -48,3 +52,31 @@ def promotion(version: Any, verdict: Promotion | None) -> None:
             f"@champion stays version {verdict.champion_version}; "
             "--force promotes anyway, `valuechain models promote` later"
         )
+
+
+def recommender_summary(result: TrainResult, run_id: str, version: Any) -> None:
+    """Every candidate's validation metrics (same customers), the skipped ones and the champion."""
+    table = Table(title=f"recommender candidates (validation, {result.n_users} customers)")
+    for column in ("candidate", "NDCG@10", "recall@10", "coverage"):
+        table.add_column(column, justify="left" if column == "candidate" else "right")
+    for name in (*KINDS, *(n for n in result.validation if n.endswith("_same_users"))):
+        if name in result.validation:
+            m = result.validation[name]
+            label = f"{name} (champion)" if name == result.champion else name
+            table.add_row(label, f"{m['ndcg']:.4f}", f"{m['recall']:.4f}", f"{m['coverage']:.4f}")
+    console.print(table)
+    for name, why in result.skipped.items():
+        console.print(f"{name} skipped: {why}")
+    registered = "" if version is not None else ", not registered (--no-register)"
+    console.print(
+        f"{result.n_items} items; champion: {result.champion}; MLflow run {run_id}{registered}"
+    )
+
+
+def recommender_baselines(result: TrainResult) -> dict[str, float]:
+    """The simple baselines' validation NDCG@10 (logged beside the promotion verdict)."""
+    return {
+        f"val_ndcg_{name}": result.validation[name]["ndcg"]
+        for name in ("popularity", "als")
+        if name in result.validation
+    }

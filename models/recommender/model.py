@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from models.bundle import Manifest, read_manifest
+from models.bundle import BundleError, Manifest, read_manifest
 from models.recommender.arrays import (
     F32,
     KIND,
@@ -26,6 +27,7 @@ from models.recommender.arrays import (
 )
 from models.recommender.catalog import Catalog
 from models.recommender.ranker import RuntimeRanker
+from models.recommender.scorers import KINDS, simple_list
 from models.recommender.state import History, decode_state, encode_state, merge_recent
 from models.recommender.types import (
     PURCHASE,
@@ -51,7 +53,11 @@ UPSELL_STEP = 1.15  # a higher price tier: at least 15% above the anchor item's 
 
 
 class RecommenderModel:
-    """ALS (optionally re-ranked by LightGBM) with fold-in of real-time events."""
+    """The champion kind of the bundle (ALS, EASE, item-kNN, popularity, repeat or the ranker).
+
+    ALS factors are always in the bundle: fold-in of real-time events, reasons, similar items
+    and up-sell use them whatever kind ranks the personal list.
+    """
 
     def __init__(
         self, arrays: RecArrays, manifest: Manifest, ranker: RuntimeRanker | None = None
@@ -69,6 +75,13 @@ class RecommenderModel:
         self._yty = y.T @ y
         self._users = {u: i for i, u in enumerate(arrays.user_ids.tolist())}
         self.model_id = manifest.trained_at
+        self.kind = str(details.get("champion", "als"))
+        if self.kind not in KINDS:
+            raise BundleError(f"unknown recommender kind {self.kind!r}; expected one of {KINDS}")
+        if self.kind == "ranker" and ranker is None:
+            self.kind = "als"  # a ranker bundle without its model file serves ALS, as before
+        # The default of `RecFilters.include_purchased` (None): what the champion was chosen for.
+        self.include_purchased = bool(details.get("include_purchased", False))
 
     @classmethod
     def load(cls, bundle_dir: Path) -> RecommenderModel:
@@ -90,7 +103,7 @@ class RecommenderModel:
             "mlflow_run_id": m.mlflow_run_id,
             "data_hash": m.data_hash,
             "as_of": m.as_of,
-            "champion": m.details.get("champion", "als"),
+            "champion": self.kind,
         }
 
     def has_item(self, item_id: str) -> bool:
@@ -151,17 +164,38 @@ class RecommenderModel:
     ) -> RecResult:
         """Top-k items for a customer; cold start falls back to (segment) popularity."""
         vector, history = self.user_vector(state, recent)
+        return self._recommend(vector, history, k, filters, segment)
+
+    def recommend_history(
+        self, history: History, k: int, filters: RecFilters, segment: str | None = None
+    ) -> RecResult:
+        """Top-k items for a history given directly (the promotion gate replays customers)."""
+        vector = None
+        if len(history):
+            conf = confidence(history.weights, *self._conf)
+            vector = fold_in(self.arrays.item_factors, self._yty, history.items, conf, self._reg)
+        return self._recommend(vector, history, k, filters, segment)
+
+    def _recommend(
+        self,
+        vector: F32 | None,
+        history: History,
+        k: int,
+        filters: RecFilters,
+        segment: str | None,
+    ) -> RecResult:
+        if filters.include_purchased is None:
+            filters = replace(filters, include_purchased=self.include_purchased)
         mask = self.catalog.allowed(filters, history)
         if vector is None:
             return self._popular(k, mask, segment)
-        if self.ranker is not None:
+        if self.ranker is not None and self.kind == "ranker":
             items = self.ranker.recommend(
                 self.catalog, vector, history, mask, k, segment, self.as_of_ts
             )
         else:
-            scores = self.arrays.item_factors @ vector
-            picks = top_k(np.where(mask, scores, -np.inf), k)
-            items = self.catalog.because(picks, scores, history, "als")
+            seg = self.catalog.segment_index(segment)
+            items = simple_list(self.kind, self.catalog, vector, history, mask, k, seg)
         if len(items) < k:  # pad with popular items when filters leave too few
             mask[[self.catalog.pos[i.item_id] for i in items]] = False
             items += self._popular(k - len(items), mask, segment).items

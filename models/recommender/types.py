@@ -48,7 +48,9 @@ class RecFilters:
     category: str | None = None
     exclude: frozenset[str] = field(default_factory=frozenset)
     price_max: float | None = None
-    include_purchased: bool = False
+    # None: the model's default - False (purchased items are left out) unless the champion was
+    # chosen with `train recommender --include-purchased` (shops where reorders dominate).
+    include_purchased: bool | None = None
 
 
 @dataclass(frozen=True)

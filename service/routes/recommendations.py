@@ -36,7 +36,13 @@ def recommend(
     price_max: Annotated[
         float | None, Query(gt=0, description="Only items at most this price.")
     ] = None,
-    include_purchased: Annotated[bool, Query(description="Allow items already bought.")] = False,
+    include_purchased: Annotated[
+        bool | None,
+        Query(
+            description="Allow items already bought; default: the model's setting (false unless "
+            "trained with --include-purchased, for shops where customers reorder)."
+        ),
+    ] = None,
 ) -> Recommendations:
     """ "Recommended for you": ranked items with a reason each; recent events count at once.
 

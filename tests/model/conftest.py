@@ -1,7 +1,7 @@
-"""Two recommender champions trained on one small world with planted structure.
+"""Recommender champions of every personal kind, trained on one small world with planted structure.
 
-Behaviour tests take the `champion` fixture and run once against the ALS champion and once
-against the LightGBM re-ranker champion: whichever validation picks, the service must behave.
+Behaviour tests take the `champion` fixture and run against the ALS, EASE, item-kNN and LightGBM
+re-ranker champions: whichever validation picks, the service must behave.
 """
 
 from __future__ import annotations
@@ -24,12 +24,15 @@ def _train(out: Path, *, ranker: bool) -> Path:
     train_recommender(
         interactions, items, out, customers=customers, params=TrainParams(als=ALS, ranker=ranker)
     )
-    if ranker:
-        manifest = read_manifest(out)
-        # Whatever validation chose on this tiny world, serve the ranker path.
-        manifest.details["champion"] = "ranker"
-        write_manifest(out, manifest)
     return out
+
+
+def _serve_as(bundle: Path, kind: str) -> RecommenderModel:
+    """The bundle served as `kind`, whatever validation chose on this tiny world."""
+    manifest = read_manifest(bundle)
+    manifest.details["champion"] = kind
+    write_manifest(bundle, manifest)
+    return RecommenderModel.load(bundle)
 
 
 @pytest.fixture(scope="session")
@@ -42,8 +45,9 @@ def ranker_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _train(tmp_path_factory.mktemp("ranker") / "bundle", ranker=True)
 
 
-@pytest.fixture(scope="session", params=["als", "ranker"])
+@pytest.fixture(scope="session", params=["als", "ranker", "ease", "item_knn"])
 def champion(request: pytest.FixtureRequest) -> RecommenderModel:
-    model = RecommenderModel.load(request.getfixturevalue(f"{request.param}_bundle"))
-    assert (model.ranker is not None) == (request.param == "ranker")
+    bundle = request.getfixturevalue("ranker_bundle" if request.param == "ranker" else "als_bundle")
+    model = _serve_as(bundle, request.param)
+    assert model.kind == request.param
     return model

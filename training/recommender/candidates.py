@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from models.recommender.arrays import RecArrays, top_k
 from models.recommender.candidates import CandidateConfig, build_candidates
@@ -47,9 +48,26 @@ def ranking_data(
     *,
     k: int = 10,
     config: CandidateConfig | None = None,
+    include_purchased: bool = False,
 ) -> RankingData:
-    """Candidates and labels (1 = in the user's validation items) for users with truth."""
-    config = config or CandidateConfig()
+    """Candidates and labels (1 = in the user's validation items) for users with truth.
+
+    `include_purchased`: purchased items are candidates too (lists that may repeat them).
+    One customer at a time, like serving: BLAS is held to one thread, whose siblings would
+    only spin on these small products (several times the CPU on a loaded machine).
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _ranking_data(arrays, truth, now, k, config or CandidateConfig(), include_purchased)
+
+
+def _ranking_data(
+    arrays: RecArrays,
+    truth: sp.csr_matrix,
+    now: float,
+    k: int,
+    config: CandidateConfig,
+    include_purchased: bool,
+) -> RankingData:
     unit = unit_rows(arrays.item_factors)
     n_items = len(arrays.item_ids)
     users = np.flatnonzero(np.diff(truth.indptr) > 0)
@@ -58,6 +76,8 @@ def ranking_data(
         start, end = int(arrays.hist_indptr[user]), int(arrays.hist_indptr[user + 1])
         h_items = arrays.hist_items[start:end]
         mask = default_allowed(n_items, h_items, arrays.hist_events[start:end])
+        if include_purchased:
+            mask[:] = True
         vector = arrays.user_factors[user]
         cands = build_candidates(
             arrays,

@@ -181,18 +181,37 @@ def history_arrays(df: pd.DataFrame, users: Index, items: Index) -> tuple[np.nda
     )
 
 
-def temporal_split(
-    df: pd.DataFrame, fraction: float = 0.2, min_train: int = 1
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-customer split: each customer's last `fraction` of events (by time) form the holdout.
+SPLITS = ("last", "basket", "global")
 
-    Customers with too few events keep everything in train; the holdout never precedes the
-    same customer's training events, so nothing from the future leaks into training.
+
+def temporal_split(
+    df: pd.DataFrame, fraction: float = 0.2, min_train: int = 1, mode: str = "last"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Time-based holdout; every customer's holdout events are strictly after their fit events.
+
+    Modes: "last" - each customer's last `fraction` of events by time; "basket" - each
+    customer's last basket (the events at their latest timestamp; an order's lines share one);
+    "global" - every event after one cut-off, the (1 - `fraction`) quantile of event times.
+    Events tied in time with a fit event stay in fit; customers with fewer than `min_train`
+    fit events keep everything in fit.
     """
-    ordered = df.sort_values(["customer_id", "ts"], kind="stable")
-    rank = ordered.groupby("customer_id").cumcount().to_numpy()
-    size = ordered.groupby("customer_id")["ts"].transform("size").to_numpy()
-    n_hold = np.floor(size * fraction).astype(np.int64)
-    n_hold = np.where(size - n_hold < min_train, 0, n_hold)
-    holdout = rank >= size - n_hold
+    if mode not in SPLITS:
+        raise ValueError(f"unknown split {mode!r}; expected one of {list(SPLITS)}")
+    ordered = df.sort_values(["customer_id", "ts"], kind="stable").reset_index(drop=True)
+    ts = ordered["ts"].to_numpy()
+    by_customer = ordered.groupby("customer_id", sort=False)["ts"]
+    if mode == "last":
+        rank = ordered.groupby("customer_id", sort=False).cumcount().to_numpy()
+        size = by_customer.transform("size").to_numpy()
+        holdout = rank >= size - np.floor(size * fraction).astype(np.int64)
+    elif mode == "basket":
+        holdout = ts == by_customer.transform("max").to_numpy()
+    else:
+        holdout = ts > float(np.quantile(ts, 1.0 - fraction))
+    fit_last = (
+        pd.Series(np.where(holdout, -np.inf, ts)).groupby(ordered["customer_id"]).transform("max")
+    )
+    holdout &= ts > fit_last.to_numpy()  # ties with a fit event stay in fit: nothing leaks
+    n_fit = pd.Series(~holdout).groupby(ordered["customer_id"]).transform("sum").to_numpy()
+    holdout &= n_fit >= min_train
     return ordered[~holdout].reset_index(drop=True), ordered[holdout].reset_index(drop=True)

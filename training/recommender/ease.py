@@ -52,6 +52,14 @@ def fit_ease(
     Fewer than two covered items give empty arrays (no EASE generator).
     """
     items = ease_items(weights, params)
+    if weights.shape[1] > params.max_items:
+        logger.info(
+            "EASE covers %d of %d items: its Gram matrix is items x items, capped at the %d most "
+            "popular",
+            len(items),
+            weights.shape[1],
+            params.max_items,
+        )
     if len(items) < 2:
         return np.zeros(0, np.int32), np.zeros((0, 0), np.float32)
     x = (weights[:, items] > 0).astype(np.float64)

@@ -1,8 +1,11 @@
-"""Train the recommender: validate, tune on a validation split, fit on all, write a bundle."""
+"""Train the recommender: tune on a time-based validation, pick the champion kind, write a bundle.
+
+Every kind the runtime serves is a candidate (popularity, recent, segment, repeat, item-kNN,
+EASE, ALS, the LightGBM ranker); each is measured on the same validation customers.
+"""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +16,7 @@ import pandas as pd
 from models.bundle import Manifest
 from models.recommender.arrays import KIND, RecArrays
 from models.recommender.candidates import CandidateConfig
+from models.recommender.scorers import KINDS
 from training.recommender.als import ALSParams, fit_als, warm_iterations
 from training.recommender.artifacts import build_arrays
 from training.recommender.bundle import check_bundle_target, write_bundle
@@ -23,20 +27,19 @@ from training.recommender.data import (
     user_item_matrix,
 )
 from training.recommender.ease import EASEParams, fit_ease
-from training.recommender.evaluate import evaluate_scores, sample_truth
+from training.recommender.evaluate import sample_truth
+from training.recommender.gate import GateData, gate_sample
 from training.recommender.ranker import RankerOutcome, ranker_details, train_ranker
+from training.recommender.select import kind_metrics, validate_kinds
 from training.recommender.tune import (
     Budget,
     Progress,
     Search,
     Trial,
-    popularity_scores,
     search_als,
     tune_als,
     tune_ease,
 )
-
-logger = logging.getLogger(__name__)
 
 RANKER_MARGIN = 1.01
 # Seconds for the ALS search on a 2-core machine: ~12 trials on a 100k-customer shop, one
@@ -46,19 +49,23 @@ TIME_BUDGET = 45.0
 
 @dataclass(frozen=True)
 class TrainParams:
-    """What to train: fixed ALS params or a search, the split and the cut-off k."""
+    """What to train: fixed ALS params or a search, the split, the candidates and k."""
 
     als: ALSParams | None = None  # None: search `n_trials` candidates on validation
     n_trials: int = 12
     val_fraction: float = 0.2
+    split: str = "last"  # "last" events, last "basket", or one "global" cut-off (data.SPLITS)
+    include_purchased: bool = False  # lists may repeat purchases: validate re-buys, "repeat"
+    kinds: tuple[str, ...] = KINDS  # the champion candidates
     k: int = 10
     num_threads: int = 1
     ranker: bool = True  # also train the LightGBM re-ranker and let validation pick
     time_budget: float | None = TIME_BUDGET  # seconds for the ALS search; None: all trials
     eval_users: int | None = 20_000  # validation customers sampled for every metric
     ranker_users: int | None = 4_000  # of those, the ranker's queries (bounds its rows)
+    gate_users: int = 1_000  # of those (not the ranker's), the customers the gate replays
     seed: int = 0
-    # EASE L2 strengths tried on validation (an extra ranker generator; needs `ranker`).
+    # EASE L2 strengths tried on validation (a champion candidate and a ranker generator).
     ease_lams: tuple[float, ...] = (100.0, 300.0, 1000.0)
     event_weights: dict[str, float] = field(default_factory=lambda: dict(EVENT_WEIGHTS))
 
@@ -77,6 +84,8 @@ class TrainResult:
     n_users: int
     n_items: int
     n_interactions: int
+    skipped: dict[str, str] = field(default_factory=dict)
+    gate: GateData | None = None
 
     def flat_metrics(self) -> dict[str, float]:
         """`val_<model>_<metric>` for MLflow."""
@@ -97,7 +106,7 @@ def train_recommender(
     data_hash: str | None = None,
     progress: Progress | None = None,
 ) -> TrainResult:
-    """Train and write a recommender bundle to `out_dir` (replaced atomically).
+    """Train every candidate kind, pick the champion on validation, write its bundle.
 
     Args:
         interactions: customer_id, item_id, timestamp[, event_type][, weight].
@@ -125,20 +134,34 @@ def train_recommender(
         val_fraction=params.val_fraction,
         eval_users=params.eval_users,
         seed=params.seed,
+        split_mode=params.split,
+        include_purchased=params.include_purchased,
     )
-    search, validation = _select(ctx, params, progress)
-    best, trials = search.best, search.trials
-    ease, ease_trials, ease_fit = _select_ease(ctx, params, validation)
-    outcome = _ranker(ctx, search.factors, ease_fit, params) if params.ranker else None
-    champion = _champion(outcome, validation)
+    search = _search(ctx, params, progress)
+    ease, ease_trials, ease_fit = _select_ease(ctx, params)
+    fit_df, _, truth, blocked = ctx.split
+    fit_arrays = _arrays(ctx, fit_df, search.factors, ease_fit, float(fit_df["ts"].max()))
+    best, validation, skipped = validate_kinds(
+        fit_arrays,
+        truth,
+        blocked,
+        k=params.k,
+        kinds=params.kinds,
+        include_purchased=params.include_purchased,
+    )
+    outcome = _ranker(ctx, fit_arrays, params) if params.ranker else None
+    champion = _champion(outcome, validation, best, fit_arrays, ctx, params)
     details: dict[str, Any] = {
-        "als": best.as_dict(),
+        "als": search.best.as_dict(),
         "event_weights": params.event_weights,
-        "als_final_warm_iterations": warm_iterations(best),
+        "als_final_warm_iterations": warm_iterations(search.best),
         "n_users": len(ctx.users),
         "n_items": len(ctx.items),
         "ease": None if ease is None else ease.as_dict(),
         "champion": champion,
+        "include_purchased": params.include_purchased,
+        "split": params.split,
+        "skipped": skipped,
         "validation": validation,
     }
     if outcome is not None:
@@ -150,94 +173,96 @@ def train_recommender(
         as_of=pd.Timestamp(ctx.cutoff, unit="s").isoformat(),
         details=details,
     )
+    # EASE and the ranker ship whenever trained: the manifest's kind decides what is served.
     arrays = _final_arrays(ctx, search, ease, params.num_threads)
     write_bundle(Path(out_dir), arrays, manifest, outcome.model_text if outcome else None)
     return TrainResult(
         Path(out_dir),
         champion,
-        best,
+        search.best,
         validation,
-        trials,
+        search.trials,
         ease,
         ease_trials,
         len(ctx.users),
         len(ctx.items),
         len(ctx.df),
+        skipped,
+        gate_sample(ctx, params.gate_users, params.seed + 2, avoid=params.ranker_users),
     )
 
 
-def _champion(outcome: RankerOutcome | None, validation: dict[str, Any]) -> str:
-    """ "ranker" when its out-of-fold NDCG beats ALS alone on the same customers by 1%."""
-    if outcome is None:
-        return "als"
+def _champion(
+    outcome: RankerOutcome | None,
+    validation: dict[str, Any],
+    best: str,
+    fit_arrays: RecArrays,
+    ctx: TrainingData,
+    params: TrainParams,
+) -> str:
+    """The best simple kind, or "ranker" when it beats that kind by 1% on its own customers."""
+    if outcome is None or "ranker" not in params.kinds:
+        return best
+    _, _, truth, blocked = ctx.split
+    same = kind_metrics(
+        fit_arrays,
+        best,
+        sample_truth(truth, params.ranker_users, params.seed + 1),
+        blocked,
+        params.k,
+    )
     validation["ranker"] = outcome.metrics
     validation["als_same_users"] = outcome.als_metrics
+    validation[f"{best}_same_users"] = same
     # The ranker must win clearly (1%) to be worth its extra moving parts.
-    better = outcome.metrics["ndcg"] > RANKER_MARGIN * outcome.als_metrics["ndcg"]
-    return "ranker" if better else "als"
+    return "ranker" if outcome.metrics["ndcg"] > RANKER_MARGIN * same["ndcg"] else best
+
+
+def _arrays(
+    ctx: TrainingData,
+    df: pd.DataFrame,
+    factors: tuple[np.ndarray, np.ndarray],
+    ease: tuple[np.ndarray, np.ndarray] | None,
+    as_of: float,
+) -> RecArrays:
+    return build_arrays(
+        df,
+        ctx.users,
+        ctx.items,
+        factors,
+        items_df=ctx.items_df,
+        customers=ctx.customers,
+        as_of=as_of,
+        ease=ease,
+    )
 
 
 def _final_arrays(
     ctx: TrainingData, search: Search, ease: EASEParams | None, num_threads: int
 ) -> RecArrays:
-    """ALS (and EASE) refitted on every event up to the cut-off, with all bundle arrays.
-
-    ALS starts from the chosen validation fit (`warm_iterations`, a third of the sweeps).
-    """
+    """ALS (warm from the validation fit) and EASE refitted on every event up to as_of."""
     weights = user_item_matrix(ctx.df, ctx.users, ctx.items)
     factors = fit_als(weights, search.best, num_threads, warm=search.factors)
     ease_model = None if ease is None else fit_ease(weights, ease, num_threads)
-    return build_arrays(
-        ctx.df,
-        ctx.users,
-        ctx.items,
-        factors,
-        items_df=ctx.items_df,
-        customers=ctx.customers,
-        as_of=ctx.cutoff,
-        ease=ease_model,
-    )
+    return _arrays(ctx, ctx.df, factors, ease_model, ctx.cutoff)
 
 
-def _ranker(
-    ctx: TrainingData,
-    factors: tuple[np.ndarray, np.ndarray],
-    ease_model: tuple[np.ndarray, np.ndarray] | None,
-    params: TrainParams,
-) -> RankerOutcome | None:
-    """Fit-period model -> candidates for sampled validation customers -> LightGBM.
-
-    The ALS factors and EASE weights are the validation fits of the chosen params (no refit).
-    The queries are a seeded sample of `ranker_users` of the evaluation customers: rows, and
-    so LightGBM's cost, stay bounded however large the shop.
-    """
+def _ranker(ctx: TrainingData, arrays: RecArrays, params: TrainParams) -> RankerOutcome | None:
+    """Fit-period candidates of `ranker_users` sampled validation customers -> LightGBM."""
+    if "ranker" not in params.kinds:
+        return None
     fit_df, _, truth, _ = ctx.split
-    truth = sample_truth(truth, params.ranker_users, params.seed + 1)
     now = float(fit_df["ts"].max())
-    arrays = build_arrays(
-        fit_df,
-        ctx.users,
-        ctx.items,
-        factors,
-        items_df=ctx.items_df,
-        customers=ctx.customers,
-        as_of=now,
-        ease=ease_model,
-    )
-    data = ranking_data(arrays, truth, now, k=params.k)
+    truth = sample_truth(truth, params.ranker_users, params.seed + 1)
+    data = ranking_data(arrays, truth, now, k=params.k, include_purchased=params.include_purchased)
     return train_ranker(data, truth, k=params.k, num_threads=params.num_threads)
 
 
-def _select(
-    ctx: TrainingData, params: TrainParams, progress: Progress | None
-) -> tuple[Search, dict[str, Any]]:
-    """Tune ALS on the validation split and report popularity vs ALS there.
-
-    Fixed params are fitted once on the fit split; that fit is also the ranker's.
-    """
+def _search(ctx: TrainingData, params: TrainParams, progress: Progress | None) -> Search:
+    """Tune ALS on the validation split (fixed params: one fit on the fit split)."""
     _, fit_w, truth, blocked = ctx.split
     if params.als is not None:
-        search = tune_als(
+        return tune_als(
             fit_w,
             truth,
             [params.als],
@@ -246,42 +271,28 @@ def _select(
             num_threads=params.num_threads,
             progress=progress,
         )
-    else:
-        search = search_als(
-            fit_w,
-            truth,
-            params.n_trials,
-            k=params.k,
-            exclude=blocked,
-            num_threads=params.num_threads,
-            progress=progress,
-            budget=Budget(params.time_budget),
-        )
-    chosen = next(
-        t for t in search.trials if all(t[f] == v for f, v in search.best.as_dict().items())
+    return search_als(
+        fit_w,
+        truth,
+        params.n_trials,
+        k=params.k,
+        exclude=blocked,
+        num_threads=params.num_threads,
+        progress=progress,
+        budget=Budget(params.time_budget),
     )
-    validation = {
-        "popularity": evaluate_scores(popularity_scores(fit_w), blocked, truth, params.k),
-        "als": {
-            m.removeprefix("val_"): float(v) for m, v in chosen.items() if m.startswith("val_")
-        },
-    }
-    return search, validation
 
 
 def _select_ease(
-    ctx: TrainingData, params: TrainParams, validation: dict[str, Any]
+    ctx: TrainingData, params: TrainParams
 ) -> tuple[EASEParams | None, list[Trial], tuple[np.ndarray, np.ndarray] | None]:
-    """Tune EASE's L2 strength on validation (only when the ranker will use it)."""
-    if not params.ranker or not params.ease_lams:
+    """Tune EASE's L2 strength on validation (a candidate, and a generator of the ranker)."""
+    wanted = "ease" in params.kinds or (params.ranker and "ranker" in params.kinds)
+    if not wanted or not params.ease_lams:
         return None, [], None
     _, fit_w, truth, blocked = ctx.split
     grid = [EASEParams(lam=lam) for lam in params.ease_lams]
     best, trials, model = tune_ease(
         fit_w, truth, grid, k=params.k, num_threads=params.num_threads, exclude=blocked
     )
-    chosen = next(t for t, g in zip(trials, grid, strict=True) if g == best)
-    validation["ease"] = {
-        m.removeprefix("val_"): float(v) for m, v in chosen.items() if m.startswith("val_")
-    }
     return best, trials, model

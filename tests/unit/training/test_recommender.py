@@ -114,6 +114,7 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def test_cli_train_and_recommend(cli_env: Path) -> None:
+    import cli.recommend
     import cli.recommender  # noqa: F401  (attaches the commands)
     from cli.app import app
 
@@ -152,6 +153,7 @@ def test_cli_train_and_recommend(cli_env: Path) -> None:
 
 
 def test_cli_missing_column_fails_cleanly(cli_env: Path) -> None:
+    import cli.recommend
     import cli.recommender  # noqa: F401
     from cli.app import app
 
@@ -282,6 +284,7 @@ def test_out_of_fold_scores_do_not_depend_on_their_own_labels() -> None:
 
 
 def test_keep_bundle_refuses_a_directory_that_is_not_a_bundle(cli_env: Path) -> None:
+    import cli.recommend
     import cli.recommender  # noqa: F401
     from cli.app import app
 
@@ -311,6 +314,7 @@ def test_keep_bundle_refuses_a_directory_that_is_not_a_bundle(cli_env: Path) -> 
 def test_no_register_logs_a_run_but_registers_nothing(cli_env: Path) -> None:
     import mlflow
 
+    import cli.recommend
     import cli.recommender  # noqa: F401
     from cli.app import app
 
