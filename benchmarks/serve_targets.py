@@ -116,7 +116,12 @@ def targets(files: dict[str, str], headers: dict[str, str]) -> list[Target]:
             env=get("/v1/customers/{id}"),
             limit="lgbm",
         ),
-        vc("valuechain event then recs", script="event_then_recs.lua", env=events, limit="topk"),
+        vc(
+            "valuechain event+recs (per request)",
+            script="event_then_recs.lua",
+            env=events,
+            limit="topk",
+        ),
         Target("mlflow models serve churn", "mlflow", POST, post("/invocations", "mlflow"), "lgbm"),
         Target("bare: Redis GET + numpy top-k", "bare", "get_ids.lua", get("/topk/{id}")),
         Target("bare: Redis GET + LightGBM", "bare", "get_ids.lua", get("/churn/{id}")),

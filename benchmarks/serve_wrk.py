@@ -75,6 +75,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--api-key", default=None, help="X-API-Key to send to valuechain")
     parser.add_argument("--recommender-args", default="", help="extra `train recommender` args")
     parser.add_argument("--ids", type=int, default=5000, help="random customers to request")
+    parser.add_argument(
+        "--rate-limit-scope",
+        choices=["shared", "worker"],
+        default=None,
+        help="RATE_LIMIT_SCOPE of valuechain serve (default: the service's own default)",
+    )
     return parser.parse_args()
 
 
@@ -144,6 +150,8 @@ def setup(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, An
     run_vc(materialize, env, args.workdir / "materialize.log")
     key = api_key(args.api_key, env, args.workdir / "keys.log")
     env.update(KEY_ENV)
+    if args.rate_limit_scope:
+        env["RATE_LIMIT_SCOPE"] = args.rate_limit_scope
     found = champions(env, args.workdir / "state" / "bench-bundles")
     customers, items = sample_ids(world, args.ids, 7)
     records = cached_records(server.url, customers)
