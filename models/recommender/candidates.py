@@ -36,6 +36,7 @@ FEATURES = (
     "generator_count",
 )
 RECENT = 5  # history items that count as "recent" for `knn_recent`
+_GENERATOR_NAMES = np.asarray(GENERATORS)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class Candidates:
 
     items: I64
     features: F32
-    generator: list[str]
+    generator: np.ndarray  # generator name per candidate (numpy str array)
 
 
 def _list_ranks(order: I64, items: I64) -> np.ndarray:
@@ -167,7 +168,7 @@ def build_candidates(
     items = np.unique(np.concatenate(list(lists.values())))
     ranks = {g: _list_ranks(order, items) for g, order in lists.items()}
     best = np.argmin(np.vstack([ranks[g] for g in GENERATORS]), axis=0)
-    generator = [GENERATORS[b] for b in best.tolist()]
+    generator = _GENERATOR_NAMES[best]
     n_gen = np.sum(np.vstack([np.isfinite(ranks[g]) for g in GENERATORS]), axis=0)
     cand_pop_rank = (
         ranks_of(-pop.astype(np.float64), items) if pop_rank is None else pop_rank[items]

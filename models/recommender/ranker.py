@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from models.bundle import BundleError
+from models.predictor import KeptPredictor
 from models.recommender.arrays import F32
 from models.recommender.candidates import FEATURES, CandidateConfig, build_candidates
 from models.recommender.catalog import Catalog
@@ -22,6 +23,7 @@ class RuntimeRanker:
 
     def __init__(self, booster: Any, config: CandidateConfig) -> None:
         self.booster = booster
+        self.predictor = KeptPredictor(booster)
         self.config = config
 
     @classmethod
@@ -39,7 +41,7 @@ class RuntimeRanker:
 
     def score(self, features: F32) -> np.ndarray:
         """Ranking scores of candidate rows (single-threaded: one request, few rows)."""
-        return np.asarray(self.booster.predict(features, num_threads=1), dtype=np.float64)
+        return np.asarray(self.predictor.predict(features), dtype=np.float64)
 
     def recommend(
         self,
@@ -76,7 +78,7 @@ class RuntimeRanker:
         personal = catalog.because(picks, full, history, "ranker")
         out = []
         for item, row in zip(personal, order.tolist(), strict=True):
-            gen = cands.generator[row]
+            gen = str(cands.generator[row])
             reason = _REASONS.get(gen, item.reason)
             out.append(RecItem(item.item_id, item.score, reason, f"ranker:{gen}"))
         return out

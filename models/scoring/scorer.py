@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from models.bundle import BundleError, Manifest, read_manifest
+from models.predictor import KeptPredictor
 from models.scoring.drift import drift as feature_drift
 from models.scoring.reasons import CATEGORICAL, NUMERIC, Reason
 from models.scoring.reasons import top_reasons as explain
@@ -120,6 +121,7 @@ class TabularScorer:
         self.target = "churn risk" if self.kind == "churn" else "conversion chance"
         self.weight = float(details["model"]["weight"])
         self.booster: lgb.Booster | None = None
+        self.predictor: KeptPredictor | None = None
         self.linear: LinearPart | None = None
         if self.weight > 0:
             # Imported on load: lightgbm pulls in scikit-learn when it is installed, which an
@@ -127,6 +129,7 @@ class TabularScorer:
             import lightgbm as lgb
 
             self.booster = lgb.Booster(model_file=str(bundle_dir / MODEL_FILE))
+            self.predictor = KeptPredictor(self.booster)  # one C predictor, not one per call
         if self.weight < 1:
             self.linear = LinearPart(_read_json(bundle_dir / LINEAR_FILE), self.specs)
         self.calibrator = Calibrator(_read_json(bundle_dir / CALIBRATION_FILE))
@@ -143,11 +146,9 @@ class TabularScorer:
     def contributions(self, x: np.ndarray) -> np.ndarray:
         """Blended log-odds contributions, shape (n, n_features + 1); the last column is bias."""
         total = np.zeros((len(x), len(self.specs) + 1))
-        if self.booster is not None:
+        if self.predictor is not None:
             # num_threads=1: OpenMP limits set in the lifespan do not reach request threads.
-            total += self.weight * np.asarray(
-                self.booster.predict(x, pred_contrib=True, num_threads=1)
-            )
+            total += self.weight * self.predictor.predict(x, pred_contrib=True)
         if self.linear is not None:
             total += (1 - self.weight) * self.linear.contributions(x)
         return total
@@ -155,8 +156,8 @@ class TabularScorer:
     def raw_score(self, x: np.ndarray) -> np.ndarray:
         """Blended log-odds of an encoded matrix (before calibration)."""
         raw = np.zeros(len(x))
-        if self.booster is not None:
-            raw += self.weight * np.asarray(self.booster.predict(x, raw_score=True, num_threads=1))
+        if self.predictor is not None:
+            raw += self.weight * self.predictor.predict(x, raw_score=True)
         if self.linear is not None:
             raw += (1 - self.weight) * self.linear.contributions(x).sum(axis=1)
         return raw
