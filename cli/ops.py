@@ -23,7 +23,8 @@ def serve(
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on [env PORT; 8000].")] = None,
     workers: Annotated[
-        int | None, typer.Option(min=1, help="Worker processes [env WORKERS; 2].")
+        int | None,
+        typer.Option(min=1, help="Worker processes [env WORKERS; one per available core]."),
     ] = None,
     demo: Annotated[
         bool,
@@ -60,6 +61,9 @@ def serve(
             host=host,
             port=port,
             workers=workers,
+            # uvloop and httptools (uvicorn[standard]); "auto" would silently fall back.
+            loop="uvloop",
+            http="httptools",
             log_config=logging_config(settings.log_format, settings.log_level),
         )
 

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import os
+from typing import Literal
+
 from limits import parse_many
 from pydantic import Field, field_validator
 
 from features.settings import Settings
+
+
+def default_workers() -> int:
+    """One worker per core this process may use (at least 1): the request path is CPU-bound
+    Python and numpy, one BLAS thread per worker, so more workers than cores only add
+    contention."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 64))
 
 
 class ServiceSettings(Settings):
@@ -13,7 +27,12 @@ class ServiceSettings(Settings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    workers: int = Field(default=2, ge=1, le=64)
+    workers: int = Field(
+        default_factory=default_workers,
+        ge=1,
+        le=64,
+        description="Worker processes of `valuechain serve`; default one per available core.",
+    )
     max_k: int = Field(default=100, ge=1, le=1000, description="Largest k a request may ask for.")
     max_body_bytes: int = Field(
         default=1 << 20, ge=1024, description="Largest request body; larger -> 413."
@@ -33,6 +52,12 @@ class ServiceSettings(Settings):
     rate_limit: str = Field(
         default="100/second;3000/minute",
         description="Requests each API key may make, in `limits` notation (';' separates several).",
+    )
+    rate_limit_scope: Literal["shared", "worker"] = Field(
+        default="shared",
+        description="Where RATE_LIMIT is counted: `shared` in Redis (every worker and replica "
+        "share one count; one Redis round trip per request), `worker` in each worker's memory "
+        "(no round trip; a key may then make up to RATE_LIMIT times workers times replicas).",
     )
     redis_timeout_seconds: float = Field(
         default=0.1,

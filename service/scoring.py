@@ -1,4 +1,9 @@
-"""Turning cached features or inline leads into scored responses (shared by the score routes)."""
+"""Turning cached features or inline leads into scored responses (shared by the score routes).
+
+Payloads are plain dicts in the shape of the response models (`ChurnScore`, `LeadScores`):
+the routes serialise them once with orjson instead of building and re-validating pydantic models
+per entity and per reason (`service.responses`).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,6 @@ from models.champions import LoadedModel
 from models.scoring.fields import check_record
 from models.scoring.scorer import Scored, TabularScorer
 from service.errors import BadRequest
-from service.schemas import ChurnScore, LeadScore, LeadScores, Reason
 
 # Reasons each way per score: enough that correlated signals (recency, orders, visits) don't
 # crowd out a second cause such as open tickets.
@@ -21,8 +25,9 @@ BATCH_KEY = "leads"
 
 def churn_scores(
     store: OnlineStore, churn: LoadedModel[TabularScorer], customer_ids: Sequence[str]
-) -> tuple[list[ChurnScore], list[str]]:
-    """Score cached customers in one round trip; returns (scores, ids not in the cache)."""
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Score cached customers in one round trip and one LightGBM call; returns (`ChurnScore`
+    payloads, ids not in the cache)."""
     records = store.read_customers(list(dict.fromkeys(customer_ids)))
     # Customers cached with recommender state only (from an interactions file) have no churn
     # features: not found, rather than a score from all-unknown features.
@@ -33,17 +38,17 @@ def churn_scores(
     as_of = store.read_meta().get("as_of")
     scored = churn.model.score_records([r.features for r in known], top_reasons=TOP_REASONS)
     results = [
-        ChurnScore(
-            customer_id=r.customer_id,
-            probability=s.probability,
-            score=s.score,
-            risk_tier=s.tier,
-            percentile=s.percentile,
-            reasons_up=_reasons(s.reasons_up),
-            reasons_down=_reasons(s.reasons_down),
-            model_version=churn.version,
-            as_of=as_of,
-        )
+        {
+            "customer_id": r.customer_id,
+            "probability": s.probability,
+            "score": s.score,
+            "risk_tier": s.tier,
+            "percentile": s.percentile,
+            "reasons_up": _reasons(s.reasons_up),
+            "reasons_down": _reasons(s.reasons_down),
+            "model_version": churn.version,
+            "as_of": as_of,
+        }
         for r, s in zip(known, scored, strict=True)
     ]
     return results, missing
@@ -84,8 +89,9 @@ def lead_records(body: dict[str, Any], max_batch: int) -> tuple[list[Any], bool]
 
 def lead_scores(
     lead: LoadedModel[TabularScorer], body: dict[str, Any], max_batch: int
-) -> LeadScores:
-    """Validate inline leads against the champion's fields and score them (422 names each field)."""
+) -> dict[str, Any]:
+    """Validate inline leads against the champion's fields and score them in one LightGBM call
+    (422 names each field); returns the `LeadScores` payload."""
     leads, batch = lead_records(body, max_batch)
     scorer = lead.model
     id_fields = (
@@ -104,9 +110,11 @@ def lead_scores(
         _lead_score(_lead_id(record, id_fields), s, lead.version)
         for record, s in zip(leads, scored, strict=True)
     ]
-    return LeadScores(
-        results=results, model_version=lead.version, grade_rule=scorer.tier_rule.rule()
-    )
+    return {
+        "results": results,
+        "model_version": lead.version,
+        "grade_rule": scorer.tier_rule.rule(),
+    }
 
 
 def lead_id_fields(scorer: TabularScorer) -> tuple[str, ...]:
@@ -116,19 +124,19 @@ def lead_id_fields(scorer: TabularScorer) -> tuple[str, ...]:
     return (LEAD_ID,)
 
 
-def _lead_score(lead_id: str | None, s: Scored, version: str) -> LeadScore:
-    return LeadScore(
-        lead_id=lead_id,
-        probability=s.probability,
-        score=s.score,
-        grade=s.tier,
-        percentile=s.percentile,
-        reasons_up=_reasons(s.reasons_up),
-        reasons_down=_reasons(s.reasons_down),
-        missing=list(s.missing),
-        unseen_categories=dict(s.unseen),
-        model_version=version,
-    )
+def _lead_score(lead_id: str | None, s: Scored, version: str) -> dict[str, Any]:
+    return {
+        "lead_id": lead_id,
+        "probability": s.probability,
+        "score": s.score,
+        "grade": s.tier,
+        "percentile": s.percentile,
+        "reasons_up": _reasons(s.reasons_up),
+        "reasons_down": _reasons(s.reasons_down),
+        "missing": list(s.missing),
+        "unseen_categories": dict(s.unseen),
+        "model_version": version,
+    }
 
 
 def _lead_id(record: dict[str, Any], id_fields: tuple[str, ...]) -> str | None:
@@ -140,8 +148,20 @@ def _lead_id(record: dict[str, Any], id_fields: tuple[str, ...]) -> str | None:
     return None
 
 
-def _reasons(reasons: Sequence[Any]) -> list[Reason]:
+def _reasons(reasons: Sequence[Any]) -> list[dict[str, Any]]:
     return [
-        Reason(feature=r.feature, value=r.value, contribution=float(r.contribution), text=r.text)
+        {
+            "feature": r.feature,
+            "value": _reason_value(r.value),
+            "contribution": float(r.contribution),
+            "text": r.text,
+        }
         for r in reasons
     ]
+
+
+def _reason_value(value: Any) -> float | str | bool | None:
+    """A reason's value as `Reason.value` validates it: numbers (ints too) as floats."""
+    if value is None or isinstance(value, str | bool | float):
+        return value
+    return float(value)

@@ -27,7 +27,7 @@ router = APIRouter(
 
 
 @router.post("/events", response_model=EventsAccepted, status_code=status.HTTP_202_ACCEPTED)
-def post_events(
+async def post_events(
     body: EventIn | EventBatchIn, store: StoreDep, models: ModelsDep, settings: SettingsDep
 ) -> EventsAccepted:
     """Store one event or a batch; the next recommendations reflect them at once.

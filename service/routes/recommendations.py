@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from starlette.responses import Response
 
 from models.recommender.model import RecFilters, RecResult
 from service.customer_state import recommend_for, upsell_for
 from service.deps import READ, MetricsDep, RecommenderDep, SettingsDep, StoreDep
 from service.errors import BadRequest
-from service.schemas import PROTECTED, UNAVAILABLE, Recommendations, RecommendedItem
+from service.responses import json_payload, recommendations_payload
+from service.schemas import PROTECTED, UNAVAILABLE, Recommendations
 
 router = APIRouter(
     prefix="/v1/customers",
@@ -23,8 +25,10 @@ CustomerId = Annotated[str, Path(min_length=1, max_length=200)]
 K = Annotated[int, Query(ge=1, le=1000, description="How many items (at most the server's max_k).")]
 
 
+# `async def` without a thread-pool hand-off: one short Redis read (bounded by the timeout and the
+# breaker) and numpy/LightGBM work on the loop; the payload is serialised once with orjson.
 @router.get("/{customer_id}/recommendations", response_model=Recommendations)
-def recommend(
+async def recommend(
     customer_id: CustomerId,
     store: StoreDep,
     rec: RecommenderDep,
@@ -37,7 +41,7 @@ def recommend(
         float | None, Query(gt=0, description="Only items at most this price.")
     ] = None,
     include_purchased: Annotated[bool, Query(description="Allow items already bought.")] = False,
-) -> Recommendations:
+) -> Response:
     """ "Recommended for you": ranked items with a reason each; recent events count at once.
 
     While the cache is unavailable: popular items of the customer's segment, `fallback` set."""
@@ -54,14 +58,14 @@ def recommend(
 
 
 @router.get("/{customer_id}/upsell", response_model=Recommendations)
-def upsell(
+async def upsell(
     customer_id: CustomerId,
     store: StoreDep,
     rec: RecommenderDep,
     settings: SettingsDep,
     metrics: MetricsDep,
     k: K = 5,
-) -> Recommendations:
+) -> Response:
     """Upgrade options: the same categories the customer buys, a higher price tier."""
     _check_k(k, settings.max_k)
     max_events = settings.max_recent_events
@@ -74,9 +78,5 @@ def _check_k(k: int, max_k: int) -> None:
         raise BadRequest(f"k must be at most {max_k}")
 
 
-def _response(result: RecResult, version: str, **ids: str) -> Recommendations:
-    items = [
-        RecommendedItem(item_id=i.item_id, score=float(i.score), reason=i.reason, source=i.source)
-        for i in result.items
-    ]
-    return Recommendations(items=items, fallback=result.fallback, model_version=version, **ids)
+def _response(result: RecResult, version: str, **ids: str) -> Response:
+    return json_payload(recommendations_payload(result, version, **ids))
