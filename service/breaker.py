@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import pybreaker
@@ -58,6 +58,19 @@ class RedisBreaker:
         """`func(*args)`, or `StoreUnavailable` at once while the breaker is open."""
         try:
             result: T = self._breaker.call(func, *args, **kwargs)
+        except pybreaker.CircuitBreakerError as exc:
+            raise self._unavailable("the feature store is unavailable; try again shortly") from exc
+        except OUTAGES as exc:
+            self._metrics.redis_errors.labels(type(exc).__name__).inc()
+            logger.warning("redis call failed: %s", exc)
+            raise self._unavailable("the feature store did not answer in time") from exc
+        return result
+
+    async def call_async(self, func: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """`await func(*args)` under the same rules as `call` (pybreaker's `calling()` block)."""
+        try:
+            with self._breaker.calling():
+                result: T = await func(*args)
         except pybreaker.CircuitBreakerError as exc:
             raise self._unavailable("the feature store is unavailable; try again shortly") from exc
         except OUTAGES as exc:

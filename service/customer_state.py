@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from features.store import OnlineStore
 from models.recommender.model import RecFilters, RecommenderModel, RecResult
 from models.recommender.online import recent_events, recommender_state
 from service.errors import StoreUnavailable
 from service.metrics import Metrics
+from service.reader import Reader
 
 # `fallback` of an answer given without the cache (Redis down, slow or the breaker open).
 STORE_FALLBACK = "store_unavailable"
 
 
-def recommend_for(
-    store: OnlineStore,
+async def recommend_for(
+    reader: Reader,
     model: RecommenderModel,
     customer_id: str,
     k: int,
@@ -26,7 +26,7 @@ def recommend_for(
     """Personal recommendations; without the cache, the customer's segment's (or overall)
     popular items from memory, flagged `fallback="store_unavailable"`."""
     try:
-        record = store.read_customer(customer_id, max_events)
+        record = await reader.read_customer(customer_id, max_events)
     except StoreUnavailable:
         metrics.fallbacks.labels("recommendations", STORE_FALLBACK).inc()
         segment = model.customer_segment(customer_id)
@@ -36,8 +36,8 @@ def recommend_for(
     return model.recommend(state, recent, k, filters, segment=record.features.get("region"))
 
 
-def upsell_for(
-    store: OnlineStore,
+async def upsell_for(
+    reader: Reader,
     model: RecommenderModel,
     customer_id: str,
     k: int,
@@ -46,7 +46,7 @@ def upsell_for(
 ) -> RecResult:
     """Up-sell; without the cache, from the history the model was trained on (flagged)."""
     try:
-        record = store.read_customer(customer_id, max_events)
+        record = await reader.read_customer(customer_id, max_events)
     except StoreUnavailable:
         metrics.fallbacks.labels("upsell", STORE_FALLBACK).inc()
         result = model.upsell(model.online_state(customer_id), [], k, RecFilters())

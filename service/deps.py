@@ -2,9 +2,7 @@
 
 Every dependency is `async def`: FastAPI runs a plain `def` dependency in the thread pool, one
 hand-off per dependency per request, while these only read app state (and the store's cached
-version and metadata). The rate limiter's check is the one that may touch Redis (see
-`service.ratelimit`); it runs on the event loop, bounded by `REDIS_TIMEOUT_SECONDS` and the
-breaker.
+version and metadata) or await Redis (the rate limiter's check, `service.ratelimit`).
 """
 
 from __future__ import annotations
@@ -25,6 +23,7 @@ from service.config import ServiceSettings
 from service.errors import CacheMismatch, ModelUnavailable, StoreUnavailable
 from service.metrics import Metrics
 from service.ratelimit import RateLimiter
+from service.reader import Reader
 from service.scoring import cache_gap
 
 api_key_header = APIKeyHeader(
@@ -43,7 +42,7 @@ def _authorize(needed: KeyRole) -> Callable[..., Awaitable[Principal]]:
         request.state.key_name = principal.name  # for the access log (also on a 403)
         authorize(principal, needed)
         limiter: RateLimiter = request.app.state.limiter
-        limiter.check(principal.name)
+        await limiter.check(principal.name)
         return principal
 
     return dependency
@@ -70,6 +69,12 @@ async def get_cached_store(request: Request) -> OnlineStore:
     if store.current_version() is None:
         raise StoreUnavailable("the feature cache is empty; run `valuechain materialize` first")
     return store
+
+
+async def get_reader(request: Request) -> Reader:
+    """The awaited customer reads of the hot routes (`service.reader`)."""
+    reader: Reader = request.app.state.reader
+    return reader
 
 
 async def get_metrics(request: Request) -> Metrics:
@@ -99,6 +104,7 @@ def _require(role: Role[T]) -> Callable[[Request], Awaitable[LoadedModel[T]]]:
 
 SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
 StoreDep = Annotated[OnlineStore, Depends(get_store)]
+ReaderDep = Annotated[Reader, Depends(get_reader)]
 CachedStoreDep = Annotated[OnlineStore, Depends(get_cached_store)]
 ModelsDep = Annotated[ModelSet, Depends(get_models)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from threadpoolctl import threadpool_limits
 
 from features.api_keys import ApiKeyStore
+from features.redis_async import AsyncRedisReader, async_redis_client
 from features.redis_store import KeyLayout, RedisOnlineStore, redis_client
 from features.store import OnlineStore
 from models.champions import ModelSet, load_models
@@ -25,6 +26,7 @@ from service.logs import RequestContext
 from service.metrics import Metrics, instrument
 from service.openapi import install_openapi
 from service.ratelimit import RateLimiter
+from service.reader import GuardedReader, Reader, SyncReader
 from service.refresh import every, reload_models
 from service.routes import (
     admin,
@@ -68,9 +70,18 @@ def create_app(
         breaker = RedisBreaker(settings.breaker_failures, settings.breaker_reset_seconds, metrics)
         app.state.settings, app.state.metrics = settings, metrics
         app.state.store = GuardedStore(raw_store, breaker)
+        aclient = (
+            async_redis_client(settings.redis_url, timeout=settings.redis_timeout_seconds)
+            if settings.redis_url
+            else None
+        )
+        reader: Reader = SyncReader(raw_store)
+        if store is None and aclient is not None and isinstance(raw_store, RedisOnlineStore):
+            reader = AsyncRedisReader(raw_store, aclient)
+        app.state.reader = GuardedReader(reader, breaker)
         app.state.keys = await _keys(settings, client, breaker)
         prefix = KeyLayout(settings.key_prefix).rate_limits
-        shared = client if settings.rate_limit_scope == "shared" else None
+        shared = aclient if settings.rate_limit_scope == "shared" else None
         app.state.limiter = RateLimiter(settings.rate_limit, shared, prefix, breaker)
         app.state.models = models or await asyncio.to_thread(load_models, settings)
         metrics.record_models(app.state.models)
@@ -91,6 +102,8 @@ def create_app(
                     await task
             if store is None and isinstance(raw_store, RedisOnlineStore):
                 raw_store.close()
+            if aclient is not None:
+                await aclient.aclose()
             limits.restore_original_limits()
 
     app = FastAPI(title="valuechain", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)

@@ -1,9 +1,10 @@
 """Per-key rate limits (`RATE_LIMIT`, e.g. `100/second;3000/minute`) with the `limits` library.
 
 Counters live in Redis (a sliding-window counter per key and limit), so every worker and every
-replica shares them. A rate limiter must not turn a Redis outage into errors for everyone: when
-Redis fails or the breaker is open, each worker counts in its own memory instead (the same
-limits, per worker), and switches back when Redis answers again. With
+replica shares them; the check is awaited on the asyncio client (`limits.aio`, redis-py), so the
+worker serves other requests meanwhile. A rate limiter must not turn a Redis outage into errors
+for everyone: when Redis fails or the breaker is open, each worker counts in its own memory
+instead (the same limits, per worker), and switches back when Redis answers again. With
 `RATE_LIMIT_SCOPE=worker` (no client given) every worker counts in its own memory all the time:
 no Redis round trip per request, and a key may make up to RATE_LIMIT x workers x replicas.
 """
@@ -15,8 +16,11 @@ import math
 import time
 
 import redis
+import redis.asyncio as aioredis
 from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage, RedisStorage
+from limits.aio.storage import RedisStorage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter as SharedLimiter
+from limits.storage import MemoryStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from service.breaker import RedisBreaker
@@ -26,45 +30,53 @@ logger = logging.getLogger(__name__)
 
 
 class RateLimiter:
-    """`check(name)` raises `RateLimited` (429 with Retry-After) when a key is over its limit."""
+    """`await check(name)` raises `RateLimited` (429 with Retry-After) when a key is over."""
 
     def __init__(
-        self, spec: str, client: redis.Redis | None, prefix: str, breaker: RedisBreaker
+        self, spec: str, client: aioredis.Redis | None, prefix: str, breaker: RedisBreaker
     ) -> None:
         self._items: list[RateLimitItem] = parse_many(spec)
         self._breaker = breaker
-        self._shared = None
+        self._shared: SharedLimiter | None = None
         if client is not None:
             storage = RedisStorage(
-                "redis://", connection_pool=client.connection_pool, key_prefix=prefix
+                "async+redis://",
+                implementation="redispy",
+                connection_pool=client.connection_pool,  # type: ignore[arg-type]  # **options
+                key_prefix=prefix,
             )
-            self._shared = SlidingWindowCounterRateLimiter(storage)
+            self._shared = SharedLimiter(storage)
         self._local = SlidingWindowCounterRateLimiter(MemoryStorage())
 
-    def check(self, name: str) -> None:
+    async def check(self, name: str) -> None:
         """Count one request of key `name`; raise `RateLimited` when a limit is exceeded."""
         shared = self._shared
         for item in self._items:
-            limiter, allowed = self._local, None
+            allowed = None
             if shared is not None:
                 try:
-                    allowed = self._breaker.call(shared.hit, item, name)
-                    limiter = shared
+                    allowed = await self._breaker.call_async(shared.hit, item, name)
                 except StoreUnavailable:
                     shared = None  # Redis out: count in this worker, and wait no more on Redis
-            if allowed is None:
-                allowed = limiter.hit(item, name)
-            if not allowed:
-                wait = _retry_after(limiter, item, name)
-                raise RateLimited(
-                    f"rate limit {item} exceeded for this key; retry in {wait} s", retry_after=wait
-                )
+                else:
+                    if not allowed:
+                        wait = await _shared_retry_after(shared, item, name)
+                        raise _limited(item, wait)
+            if allowed is None and not self._local.hit(item, name):
+                stats = self._local.get_window_stats(item, name)
+                raise _limited(item, max(1, math.ceil(stats.reset_time - time.time())))
 
 
-def _retry_after(limiter: SlidingWindowCounterRateLimiter, item: RateLimitItem, name: str) -> int:
+def _limited(item: RateLimitItem, wait: int) -> RateLimited:
+    return RateLimited(
+        f"rate limit {item} exceeded for this key; retry in {wait} s", retry_after=wait
+    )
+
+
+async def _shared_retry_after(limiter: SharedLimiter, item: RateLimitItem, name: str) -> int:
     """Whole seconds until the window lets the key through again (1 if Redis cannot say)."""
     try:
-        stats = limiter.get_window_stats(item, name)
+        stats = await limiter.get_window_stats(item, name)
     except redis.RedisError:
         return 1
     return max(1, math.ceil(stats.reset_time - time.time()))

@@ -7,6 +7,7 @@ per entity and per reason (`service.responses`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,20 +16,27 @@ from models.champions import LoadedModel
 from models.scoring.fields import check_record
 from models.scoring.scorer import Scored, TabularScorer
 from service.errors import BadRequest
+from service.reader import Reader
 
 # Reasons each way per score: enough that correlated signals (recency, orders, visits) don't
 # crowd out a second cause such as open tickets.
 TOP_REASONS = 5
 LEAD_ID = "lead_id"
+# Batches larger than this are scored in the thread pool (LightGBM releases the GIL), so one big
+# batch does not hold up the other requests on the worker's event loop.
+OFF_LOOP_ROWS = 32
 BATCH_KEY = "leads"
 
 
-def churn_scores(
-    store: OnlineStore, churn: LoadedModel[TabularScorer], customer_ids: Sequence[str]
+async def churn_scores(
+    store: OnlineStore,
+    reader: Reader,
+    churn: LoadedModel[TabularScorer],
+    customer_ids: Sequence[str],
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Score cached customers in one round trip and one LightGBM call; returns (`ChurnScore`
     payloads, ids not in the cache)."""
-    records = store.read_customers(list(dict.fromkeys(customer_ids)))
+    records = await reader.read_customers(list(dict.fromkeys(customer_ids)))
     # Customers cached with recommender state only (from an interactions file) have no churn
     # features: not found, rather than a score from all-unknown features.
     known = [r for r in records if r.features]
@@ -36,7 +44,7 @@ def churn_scores(
     if not known:
         return [], missing
     as_of = store.read_meta().get("as_of")
-    scored = churn.model.score_records([r.features for r in known], top_reasons=TOP_REASONS)
+    scored = await score_records(churn.model, [r.features for r in known])
     results = [
         {
             "customer_id": r.customer_id,
@@ -52,6 +60,13 @@ def churn_scores(
         for r, s in zip(known, scored, strict=True)
     ]
     return results, missing
+
+
+async def score_records(scorer: TabularScorer, records: list[dict[str, Any]]) -> list[Scored]:
+    """`scorer.score_records` (one model call), off the event loop for large batches."""
+    if len(records) > OFF_LOOP_ROWS:
+        return await asyncio.to_thread(scorer.score_records, records, TOP_REASONS)
+    return scorer.score_records(records, top_reasons=TOP_REASONS)
 
 
 def cache_gap(meta: dict[str, Any], churn: LoadedModel[TabularScorer]) -> str | None:
@@ -87,7 +102,7 @@ def lead_records(body: dict[str, Any], max_batch: int) -> tuple[list[Any], bool]
     return [body], False
 
 
-def lead_scores(
+async def lead_scores(
     lead: LoadedModel[TabularScorer], body: dict[str, Any], max_batch: int
 ) -> dict[str, Any]:
     """Validate inline leads against the champion's fields and score them in one LightGBM call
@@ -105,7 +120,7 @@ def lead_scores(
     if problems:
         detail = [p.as_error(BATCH_KEY) for p in problems]
         raise BadRequest(f"{len(problems)} invalid field(s)", detail)
-    scored = scorer.score_records(leads, top_reasons=TOP_REASONS)
+    scored = await score_records(scorer, leads)
     results = [
         _lead_score(_lead_id(record, id_fields), s, lead.version)
         for record, s in zip(leads, scored, strict=True)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 from starlette.responses import Response
 
 from service.customer360 import customer_360, segment_overview
-from service.deps import READ, CachedStoreDep, ModelsDep
+from service.deps import READ, CachedStoreDep, ModelsDep, ReaderDep
 from service.errors import NotFound
 from service.responses import json_model
 from service.schemas import NOT_FOUND, PROTECTED, UNAVAILABLE, Customer360, Segments
@@ -28,10 +28,11 @@ def segments(store: CachedStoreDep) -> Segments:
 async def customer(
     customer_id: Annotated[str, Path(min_length=1, max_length=200)],
     store: CachedStoreDep,
+    reader: ReaderDep,
     models: ModelsDep,
 ) -> Response:
     """Everything known about one customer: value tier, RFM segment, values, churn risk, tags."""
-    record = store.read_customer(customer_id, max_events=0)
+    record = await reader.read_customer(customer_id, max_events=0)
     if not record.materialized:
         raise NotFound(f"customer {customer_id!r} is not in the feature cache")
     # Built (and validated) once as a model, serialised once, not validated again by FastAPI.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from fastapi import APIRouter, status
@@ -42,7 +43,8 @@ async def post_events(
         Event(e.customer_id, e.item_id, e.event_type, e.timestamp or now, e.quantity, e.amount)
         for e in incoming
     ]
-    store.append_events(events)
+    # A MULTI/EXEC write through the blocking store: in the thread pool, off the event loop.
+    await asyncio.to_thread(store.append_events, events)
     rec = models.recommender
     unknown = sorted({e.item_id for e in events if rec and not rec.model.has_item(e.item_id)})
     return EventsAccepted(accepted=len(events), unknown_items=unknown)

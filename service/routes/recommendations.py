@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from models.recommender.model import RecFilters, RecResult
 from service.customer_state import recommend_for, upsell_for
-from service.deps import READ, MetricsDep, RecommenderDep, SettingsDep, StoreDep
+from service.deps import READ, MetricsDep, ReaderDep, RecommenderDep, SettingsDep
 from service.errors import BadRequest
 from service.responses import json_payload, recommendations_payload
 from service.schemas import PROTECTED, UNAVAILABLE, Recommendations
@@ -25,12 +25,12 @@ CustomerId = Annotated[str, Path(min_length=1, max_length=200)]
 K = Annotated[int, Query(ge=1, le=1000, description="How many items (at most the server's max_k).")]
 
 
-# `async def` without a thread-pool hand-off: one short Redis read (bounded by the timeout and the
-# breaker) and numpy/LightGBM work on the loop; the payload is serialised once with orjson.
+# `async def`: the customer read is awaited (one round trip, through the breaker), numpy/LightGBM
+# run on the loop without a thread-pool hand-off, the payload is serialised once with orjson.
 @router.get("/{customer_id}/recommendations", response_model=Recommendations)
 async def recommend(
     customer_id: CustomerId,
-    store: StoreDep,
+    reader: ReaderDep,
     rec: RecommenderDep,
     settings: SettingsDep,
     metrics: MetricsDep,
@@ -53,14 +53,14 @@ async def recommend(
         include_purchased=include_purchased,
     )
     max_events = settings.max_recent_events
-    result = recommend_for(store, rec.model, customer_id, k, filters, max_events, metrics)
+    result = await recommend_for(reader, rec.model, customer_id, k, filters, max_events, metrics)
     return _response(result, rec.version, customer_id=customer_id)
 
 
 @router.get("/{customer_id}/upsell", response_model=Recommendations)
 async def upsell(
     customer_id: CustomerId,
-    store: StoreDep,
+    reader: ReaderDep,
     rec: RecommenderDep,
     settings: SettingsDep,
     metrics: MetricsDep,
@@ -69,7 +69,7 @@ async def upsell(
     """Upgrade options: the same categories the customer buys, a higher price tier."""
     _check_k(k, settings.max_k)
     max_events = settings.max_recent_events
-    result = upsell_for(store, rec.model, customer_id, k, max_events, metrics)
+    result = await upsell_for(reader, rec.model, customer_id, k, max_events, metrics)
     return _response(result, rec.version, customer_id=customer_id)
 
 

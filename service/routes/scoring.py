@@ -7,7 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query
 from starlette.responses import Response
 
-from service.deps import READ, WRITE, CachedStoreDep, LeadDep, ServedChurnDep, SettingsDep
+from service.deps import (
+    READ,
+    WRITE,
+    CachedStoreDep,
+    LeadDep,
+    ReaderDep,
+    ServedChurnDep,
+    SettingsDep,
+)
 from service.errors import BadRequest, NotFound
 from service.responses import json_payload
 from service.schemas import (
@@ -34,15 +42,15 @@ LEAD_BODY = (
 
 router = APIRouter(prefix="/v1", tags=["scores"], responses={**UNAVAILABLE, **PROTECTED})
 
-# The per-entity routes are `async def` and call the store and the model directly: no thread-pool
-# hand-off per request (the store's Redis calls are short and bounded by REDIS_TIMEOUT_SECONDS and
-# the breaker). Their payloads are serialised once (`service.responses`); `response_model` keeps
-# the OpenAPI document. `at-risk` (up to MAX_BATCH customers) stays in the thread pool.
+# The routes are `async def`: customer reads are awaited (`service.reader`), the model runs on the
+# loop (in the thread pool for batches over OFF_LOOP_ROWS), and payloads are serialised once
+# (`service.responses`); `response_model` keeps the OpenAPI document.
 
 
 @router.get("/customers/at-risk", response_model=AtRisk, dependencies=[READ])
-def at_risk(
+async def at_risk(
     store: CachedStoreDep,
+    reader: ReaderDep,
     churn: ServedChurnDep,
     settings: SettingsDep,
     limit: Annotated[int, Query(ge=1, le=10000, description="How many customers.")] = 50,
@@ -54,7 +62,7 @@ def at_risk(
     if limit > settings.max_batch:
         raise BadRequest(f"limit must be at most {settings.max_batch}")
     ids = [cid for cid, _ in store.top_ranking("churn", limit)]
-    found, _ = churn_scores(store, churn, ids)
+    found, _ = await churn_scores(store, reader, churn, ids)
     found.sort(key=lambda s: float(s["probability"]), reverse=True)
     return json_payload({"customers": found, "model_version": churn.version})
 
@@ -68,10 +76,11 @@ def at_risk(
 async def churn_one(
     customer_id: Annotated[str, Path(min_length=1, max_length=200)],
     store: CachedStoreDep,
+    reader: ReaderDep,
     churn: ServedChurnDep,
 ) -> Response:
     """Churn probability, risk tier and the reasons behind it for one customer."""
-    found, missing = churn_scores(store, churn, [customer_id])
+    found, missing = await churn_scores(store, reader, churn, [customer_id])
     if missing:
         raise NotFound(f"customer {customer_id!r} is not in the feature cache")
     return json_payload(found[0])
@@ -79,7 +88,11 @@ async def churn_one(
 
 @router.post("/churn/score", response_model=ChurnBatch, responses=WITH_BODY, dependencies=[READ])
 async def churn_batch(
-    body: ChurnBatchRequest, store: CachedStoreDep, churn: ServedChurnDep, settings: SettingsDep
+    body: ChurnBatchRequest,
+    store: CachedStoreDep,
+    reader: ReaderDep,
+    churn: ServedChurnDep,
+    settings: SettingsDep,
 ) -> Response:
     """Churn scores for a batch of customer ids (one Redis pipeline, one model call); unknown ids
     are listed, not fatal."""
@@ -87,7 +100,7 @@ async def churn_batch(
         raise BadRequest(
             f"at most {settings.max_batch} customer_ids per request, got {len(body.customer_ids)}"
         )
-    found, missing = churn_scores(store, churn, body.customer_ids)
+    found, missing = await churn_scores(store, reader, churn, body.customer_ids)
     return json_payload({"results": found, "not_found": missing, "model_version": churn.version})
 
 
@@ -99,4 +112,4 @@ async def score_leads(
 ) -> Response:
     """Score one lead or a batch on the lead model's own fields: probability, grade, reasons
     (a batch in one model call)."""
-    return json_payload(lead_scores(lead, body, settings.max_batch))
+    return json_payload(await lead_scores(lead, body, settings.max_batch))
