@@ -53,9 +53,57 @@ WRITE = Depends(_authorize(KeyRole.write))
 ADMIN = Depends(_authorize(KeyRole.admin))
 
 
-async def get_settings(request: Request) -> ServiceSettings:
+# Plain accessors: the hot routes call these directly (each `Depends` costs FastAPI a resolution
+# step per request); the dependencies below wrap the same functions for the other routes.
+def app_settings(request: Request) -> ServiceSettings:
     settings: ServiceSettings = request.app.state.settings
     return settings
+
+
+def app_reader(request: Request) -> Reader:
+    """The awaited customer reads of the hot routes (`service.reader`)."""
+    reader: Reader = request.app.state.reader
+    return reader
+
+
+def app_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+def cached_store(request: Request) -> OnlineStore:
+    """The store, once a materialization has been committed (else 503: nothing to read yet)."""
+    store: OnlineStore = request.app.state.store
+    if store.current_version() is None:
+        raise StoreUnavailable("the feature cache is empty; run `valuechain materialize` first")
+    return store
+
+
+T = TypeVar("T")
+
+
+def loaded_model(request: Request, role: Role[T]) -> LoadedModel[T]:
+    """The loaded champion of `role` (else 503, saying why it is not loaded)."""
+    models: ModelSet = request.app.state.models
+    loaded = models.get(role)
+    if loaded is None:
+        reason = models.errors.get(role.key, "not loaded")
+        raise ModelUnavailable(f"the {role.key} model is not available: {reason}")
+    return loaded
+
+
+def served_churn(request: Request) -> tuple[OnlineStore, LoadedModel[TabularScorer]]:
+    """The cached store and the churn champion, when the cache holds its features (else 503)."""
+    store = cached_store(request)
+    churn = loaded_model(request, CHURN)
+    gap = cache_gap(store.read_meta(), churn)
+    if gap is not None:
+        raise CacheMismatch(gap)
+    return store, churn
+
+
+async def get_settings(request: Request) -> ServiceSettings:
+    return app_settings(request)
 
 
 async def get_store(request: Request) -> OnlineStore:
@@ -65,21 +113,15 @@ async def get_store(request: Request) -> OnlineStore:
 
 async def get_cached_store(request: Request) -> OnlineStore:
     """The store, once a materialization has been committed (else 503: nothing to read yet)."""
-    store: OnlineStore = request.app.state.store
-    if store.current_version() is None:
-        raise StoreUnavailable("the feature cache is empty; run `valuechain materialize` first")
-    return store
+    return cached_store(request)
 
 
 async def get_reader(request: Request) -> Reader:
-    """The awaited customer reads of the hot routes (`service.reader`)."""
-    reader: Reader = request.app.state.reader
-    return reader
+    return app_reader(request)
 
 
 async def get_metrics(request: Request) -> Metrics:
-    metrics: Metrics = request.app.state.metrics
-    return metrics
+    return app_metrics(request)
 
 
 async def get_models(request: Request) -> ModelSet:
@@ -87,17 +129,9 @@ async def get_models(request: Request) -> ModelSet:
     return models
 
 
-T = TypeVar("T")
-
-
 def _require(role: Role[T]) -> Callable[[Request], Awaitable[LoadedModel[T]]]:
     async def dependency(request: Request) -> LoadedModel[T]:
-        models: ModelSet = request.app.state.models
-        loaded = models.get(role)
-        if loaded is None:
-            reason = models.errors.get(role.key, "not loaded")
-            raise ModelUnavailable(f"the {role.key} model is not available: {reason}")
-        return loaded
+        return loaded_model(request, role)
 
     return dependency
 
@@ -113,12 +147,9 @@ ChurnDep = Annotated[LoadedModel[TabularScorer], Depends(_require(CHURN))]
 LeadDep = Annotated[LoadedModel[TabularScorer], Depends(_require(LEAD))]
 
 
-async def _served_churn(store: CachedStoreDep, churn: ChurnDep) -> LoadedModel[TabularScorer]:
+async def _served_churn(request: Request) -> LoadedModel[TabularScorer]:
     """The churn champion, when the current cache holds its features (else 503, saying which)."""
-    gap = cache_gap(store.read_meta(), churn)
-    if gap is not None:
-        raise CacheMismatch(gap)
-    return churn
+    return served_churn(request)[1]
 
 
 ServedChurnDep = Annotated[LoadedModel[TabularScorer], Depends(_served_churn)]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
 from service.customer360 import customer_360, segment_overview
-from service.deps import READ, CachedStoreDep, ModelsDep, ReaderDep
+from service.deps import READ, CachedStoreDep, app_reader, cached_store
 from service.errors import NotFound
 from service.responses import json_model
 from service.schemas import NOT_FOUND, PROTECTED, UNAVAILABLE, Customer360, Segments
@@ -26,13 +26,11 @@ def segments(store: CachedStoreDep) -> Segments:
 
 @router.get("/customers/{customer_id}", response_model=Customer360, responses=NOT_FOUND)
 async def customer(
-    customer_id: Annotated[str, Path(min_length=1, max_length=200)],
-    store: CachedStoreDep,
-    reader: ReaderDep,
-    models: ModelsDep,
+    customer_id: Annotated[str, Path(min_length=1, max_length=200)], request: Request
 ) -> Response:
     """Everything known about one customer: value tier, RFM segment, values, churn risk, tags."""
-    record = await reader.read_customer(customer_id, max_events=0)
+    store, models = cached_store(request), request.app.state.models
+    record = await app_reader(request).read_customer(customer_id, max_events=0)
     if not record.materialized:
         raise NotFound(f"customer {customer_id!r} is not in the feature cache")
     # Built (and validated) once as a model, serialised once, not validated again by FastAPI.

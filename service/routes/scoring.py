@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Path, Query, Request
 from starlette.responses import Response
 
+from models.champions import LEAD
 from service.deps import (
     READ,
     WRITE,
     CachedStoreDep,
-    LeadDep,
     ReaderDep,
     ServedChurnDep,
     SettingsDep,
+    app_reader,
+    app_settings,
+    loaded_model,
+    served_churn,
 )
 from service.errors import BadRequest, NotFound
 from service.responses import json_payload
@@ -74,42 +78,35 @@ async def at_risk(
     dependencies=[READ],
 )
 async def churn_one(
-    customer_id: Annotated[str, Path(min_length=1, max_length=200)],
-    store: CachedStoreDep,
-    reader: ReaderDep,
-    churn: ServedChurnDep,
+    customer_id: Annotated[str, Path(min_length=1, max_length=200)], request: Request
 ) -> Response:
     """Churn probability, risk tier and the reasons behind it for one customer."""
-    found, missing = await churn_scores(store, reader, churn, [customer_id])
+    store, churn = served_churn(request)
+    found, missing = await churn_scores(store, app_reader(request), churn, [customer_id])
     if missing:
         raise NotFound(f"customer {customer_id!r} is not in the feature cache")
     return json_payload(found[0])
 
 
 @router.post("/churn/score", response_model=ChurnBatch, responses=WITH_BODY, dependencies=[READ])
-async def churn_batch(
-    body: ChurnBatchRequest,
-    store: CachedStoreDep,
-    reader: ReaderDep,
-    churn: ServedChurnDep,
-    settings: SettingsDep,
-) -> Response:
+async def churn_batch(body: ChurnBatchRequest, request: Request) -> Response:
     """Churn scores for a batch of customer ids (one Redis pipeline, one model call); unknown ids
     are listed, not fatal."""
-    if len(body.customer_ids) > settings.max_batch:
+    store, churn = served_churn(request)
+    max_batch = app_settings(request).max_batch
+    if len(body.customer_ids) > max_batch:
         raise BadRequest(
-            f"at most {settings.max_batch} customer_ids per request, got {len(body.customer_ids)}"
+            f"at most {max_batch} customer_ids per request, got {len(body.customer_ids)}"
         )
-    found, missing = await churn_scores(store, reader, churn, body.customer_ids)
+    found, missing = await churn_scores(store, app_reader(request), churn, body.customer_ids)
     return json_payload({"results": found, "not_found": missing, "model_version": churn.version})
 
 
 @router.post("/leads/score", response_model=LeadScores, responses=WITH_BODY, dependencies=[WRITE])
 async def score_leads(
-    body: Annotated[dict[str, Any], Body(description=LEAD_BODY)],
-    lead: LeadDep,
-    settings: SettingsDep,
+    body: Annotated[dict[str, Any], Body(description=LEAD_BODY)], request: Request
 ) -> Response:
     """Score one lead or a batch on the lead model's own fields: probability, grade, reasons
     (a batch in one model call)."""
-    return json_payload(await lead_scores(lead, body, settings.max_batch))
+    lead = loaded_model(request, LEAD)
+    return json_payload(await lead_scores(lead, body, app_settings(request).max_batch))
