@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from limits import parse_many
 from pydantic import Field, field_validator
 
@@ -33,6 +35,12 @@ class ServiceSettings(Settings):
     rate_limit: str = Field(
         default="100/second;3000/minute",
         description="Requests each API key may make, in `limits` notation (';' separates several).",
+    )
+    rate_limit_scope: Literal["shared", "worker"] = Field(
+        default="shared",
+        description="Where RATE_LIMIT is counted: `shared` in Redis (every worker and replica "
+        "share one count; one Redis round trip per request), `worker` in each worker's memory "
+        "(no round trip; a key may then make up to RATE_LIMIT times workers times replicas).",
     )
     redis_timeout_seconds: float = Field(
         default=0.1,

@@ -71,7 +71,8 @@ def create_app(
         app.state.store = GuardedStore(raw_store, breaker)
         app.state.keys = await _keys(settings, client, breaker)
         prefix = KeyLayout(settings.key_prefix).rate_limits
-        app.state.limiter = RateLimiter(settings.rate_limit, client, prefix, breaker)
+        shared = client if settings.rate_limit_scope == "shared" else None
+        app.state.limiter = RateLimiter(settings.rate_limit, shared, prefix, breaker)
         app.state.models = models or await asyncio.to_thread(load_models, settings)
         metrics.record_models(app.state.models)
         tasks = [

@@ -3,7 +3,9 @@
 Counters live in Redis (a sliding-window counter per key and limit), so every worker and every
 replica shares them. A rate limiter must not turn a Redis outage into errors for everyone: when
 Redis fails or the breaker is open, each worker counts in its own memory instead (the same
-limits, per worker), and switches back when Redis answers again.
+limits, per worker), and switches back when Redis answers again. With `RATE_LIMIT_SCOPE=worker`
+(no client given) every worker counts in its own memory all the time: no Redis round trip per
+request, and a key may make up to RATE_LIMIT x workers x replicas.
 
 On a Redis Cluster the counters need no hash tags of ours: `limits` braces the two keys of a
 sliding window alike (`<prefix>:{key}`, `<prefix>:{key}/-1`), so its script stays in one slot.
