@@ -12,7 +12,10 @@ does the same thing on its own public data set:
    with `interactions.parquet` and `items.csv`), run `valuechain train recommender --data DIR`
    with a throw-away MLflow store (so the trained version is the only one and is champion), then
    `valuechain recommend` for the test customers: the champion's lists come through the public
-   CLI and the registered champion, whatever the CLI chooses inside;
+   CLI and the registered champion, whatever the CLI chooses inside. The CLI's validation holdout
+   mirrors the benchmark's test protocol (`run(..., split=...)` -> `train recommender --split`):
+   a last-basket test validates on each customer's last basket (`--split basket`), a last-20%
+   test on each customer's last 20% of events (`--split last`);
 4. beside it, on the same train/test: popularity (most customers first, unseen items only)
    and a plain ALS (`implicit`'s default hyper-parameters, counts as confidence, seen items
    filtered) - the simple things a team could do in five lines;
@@ -233,16 +236,25 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def train_args(args: argparse.Namespace) -> list[str]:
-    """The `train recommender` options the command line asked for."""
-    extra = ["--trials", str(args.trials)]
+def train_args(args: argparse.Namespace, split: str) -> list[str]:
+    """The `train recommender` options: the protocol's `split` and what the command line asked."""
+    extra = ["--split", split, "--trials", str(args.trials)]
     return extra if args.time_budget is None else [*extra, "--time-budget", str(args.time_budget)]
 
 
 def run(
-    train: pd.DataFrame, test: pd.DataFrame, items: pd.DataFrame | None, args: argparse.Namespace
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    items: pd.DataFrame | None,
+    args: argparse.Namespace,
+    *,
+    split: str,
 ) -> dict[str, dict[str, float]]:
-    """Popularity, plain ALS and the CLI's champion on one split; prints and returns metrics."""
+    """Popularity, plain ALS and the CLI's champion on one split; prints and returns metrics.
+
+    `split` is the CLI's validation holdout that mirrors how `test` was cut ("basket" for a
+    last-basket test, "last" for each customer's last events).
+    """
     truth = new_items_only(train, test)
     users = sorted(truth["customer_id"].unique())
     n_items = len(set(train["item_id"]) | set(test["item_id"]))
@@ -262,7 +274,7 @@ def run(
     record(lambda: ("als (implicit defaults)", als_recs(train, users)))
     with tempfile.TemporaryDirectory() as tmp:
         write_byod(Path(tmp) / "data", train, items)
-        record(lambda: champion_recs(Path(tmp), users, train_args(args)))
+        record(lambda: champion_recs(Path(tmp), users, train_args(args, split)))
     print_table(results)
     return results
 

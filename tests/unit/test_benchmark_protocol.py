@@ -6,6 +6,7 @@ pure helpers do, since every published benchmark number rests on them.
 
 from __future__ import annotations
 
+import argparse
 import math
 
 import pandas as pd
@@ -17,7 +18,9 @@ from benchmarks.recsys_common import (
     ranking_metrics,
     split_last_basket,
     split_last_fraction,
+    train_args,
 )
+from training.recommender.data import temporal_split
 
 
 def _events(rows: list[tuple[str, str, str, int]]) -> pd.DataFrame:
@@ -47,6 +50,29 @@ def test_last_basket_is_the_latest_basket_and_needs_an_earlier_one() -> None:
     assert sorted(test["item_id"]) == ["eggs", "milk"]
     assert set(test["basket_id"]) == {"b2"}
     assert sorted(train["basket_id"]) == ["b1", "b3"]
+
+
+def test_the_cli_validation_split_mirrors_the_benchmark_test_split() -> None:
+    # `train_args` passes the protocol's split to the CLI, and the CLI's holdout then is the one
+    # the benchmark tests on: with a basket's lines at one time (as in The Complete Journey)
+    # `--split basket` holds out the last basket; with distinct times (ratings) `--split last`
+    # the last 20% of events. (The CLI keeps events tied in time with a fit event in fit.)
+    baskets = [("a", f"i{t}", f"b{t // 3}", t // 3) for t in range(9)]
+    baskets += [("b", f"j{t}", f"c{t // 2}", 10 + t // 2) for t in range(10)]
+    ratings = [("a", f"i{t}", "-", t) for t in range(9)] + [("b", "j", "-", 3)]
+    ratings += [("b", f"j{t}", "-", 10 + t) for t in range(10)]
+    for mode, split, rows in (
+        ("basket", split_last_basket, baskets),
+        ("last", split_last_fraction, ratings),
+    ):
+        events = _events(rows)
+        _, test = split(events)
+        _, holdout = temporal_split(events.assign(ts=events["timestamp"] * 1.0), 0.2, mode=mode)
+        key = ["customer_id", "item_id"]
+        expected = sorted(map(tuple, test[key].to_numpy()))
+        assert expected and sorted(map(tuple, holdout[key].to_numpy())) == expected, mode
+    args = argparse.Namespace(trials=3, time_budget=None)
+    assert train_args(args, "basket") == ["--split", "basket", "--trials", "3"]
 
 
 def test_new_items_only_drops_repurchases_and_duplicates() -> None:
