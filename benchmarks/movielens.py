@@ -68,9 +68,9 @@ def main() -> None:
     results = rc.run(train, test, items, args, split="last")
     champion = next(m for name, m in results.items() if name.startswith("champion"))
     base = results["popularity"]["ndcg"]
-    met = champion["ndcg"] >= 0.13 and champion["ndcg"] >= 1.15 * base
+    met = champion["ndcg"] >= 0.145 and champion["ndcg"] >= 1.15 * base
     verdict = "met" if met else "NOT met"
-    print(f"\ntarget (champion NDCG@10 >= 0.13 and >= 1.15x popularity): {verdict}")
+    print(f"\ntarget (issue 11: champion NDCG@10 >= 0.145 and >= 1.15x popularity): {verdict}")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+
+from benchmarks.recsys_report import cpu_seconds, print_gaps, print_table
 
 REPO = Path(__file__).resolve().parents[1]
 K = 10
@@ -107,6 +108,28 @@ def new_items_only(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
     return pairs[~pd.MultiIndex.from_frame(pairs).isin(seen)].reset_index(drop=True)
 
 
+def _hit_matrix(
+    recs: pd.DataFrame, truth: pd.DataFrame, k: int
+) -> tuple[pd.Index, np.ndarray, np.ndarray, pd.DataFrame]:
+    """(truth users, their number of relevant items, users x k hits, the top-k rows of recs)."""
+    users = pd.Index(truth["customer_id"].unique())
+    n_rel = truth.groupby("customer_id").size().reindex(users).to_numpy(np.float64)
+    top = recs[(recs["rank"] <= k) & recs["customer_id"].isin(users)]
+    found = top.merge(truth, on=["customer_id", "item_id"])
+    hits = np.zeros((len(users), k), dtype=bool)
+    hits[users.get_indexer(found["customer_id"]), found["rank"].to_numpy() - 1] = True
+    return users, n_rel, hits, top
+
+
+def user_ndcg(recs: pd.DataFrame, truth: pd.DataFrame, k: int = K) -> pd.Series:
+    """NDCG@k of each customer in `truth` (binary gains; no list scores 0), indexed by customer."""
+    truth = truth[["customer_id", "item_id"]].drop_duplicates()
+    users, n_rel, hits, _ = _hit_matrix(recs, truth, k)
+    discounts = 1.0 / np.log2(np.arange(2, k + 2, dtype=np.float64))
+    ideal = np.array([discounts[:m].sum() for m in np.minimum(n_rel, k).astype(int).tolist()])
+    return pd.Series((hits * discounts).sum(axis=1) / ideal, index=users)
+
+
 def ranking_metrics(
     recs: pd.DataFrame, truth: pd.DataFrame, n_items: int, k: int = K
 ) -> dict[str, float]:
@@ -117,17 +140,10 @@ def ranking_metrics(
     |relevant|; MAP by min(|relevant|, k). Coverage: distinct recommended items / `n_items`.
     """
     truth = truth[["customer_id", "item_id"]].drop_duplicates()
-    users = pd.Index(truth["customer_id"].unique())
-    n_rel = truth.groupby("customer_id").size().reindex(users).to_numpy(np.float64)
-    top = recs[(recs["rank"] <= k) & recs["customer_id"].isin(users)]
-    found = top.merge(truth, on=["customer_id", "item_id"])
-    hits = np.zeros((len(users), k), dtype=bool)
-    hits[users.get_indexer(found["customer_id"]), found["rank"].to_numpy() - 1] = True
-    discounts = 1.0 / np.log2(np.arange(2, k + 2, dtype=np.float64))
-    ideal = np.array([discounts[:m].sum() for m in np.minimum(n_rel, k).astype(int).tolist()])
+    _, n_rel, hits, top = _hit_matrix(recs, truth, k)
     precision_at = np.cumsum(hits, axis=1) / np.arange(1, k + 1)
     return {
-        "ndcg": float(((hits * discounts).sum(axis=1) / ideal).mean()),
+        "ndcg": float(user_ndcg(recs, truth, k).mean()),
         "recall": float((hits.sum(axis=1) / n_rel).mean()),
         "precision": float(hits.sum(axis=1).mean() / k),
         "map": float(((precision_at * hits).sum(axis=1) / np.minimum(n_rel, k)).mean()),
@@ -263,12 +279,14 @@ def run(
         f"{len(truth):,} new (customer, item) pairs of {len(users):,} customers; {n_items:,} items"
     )
     results: dict[str, dict[str, float]] = {}
+    per_user: dict[str, pd.Series] = {}
 
     def record(make: Callable[[], tuple[str, pd.DataFrame]]) -> None:
-        started, cpu = time.perf_counter(), _cpu_seconds()
+        started, cpu = time.perf_counter(), cpu_seconds()
         name, recs = make()
         results[name] = ranking_metrics(recs, truth, n_items)
-        results[name].update(seconds=time.perf_counter() - started, cpu=_cpu_seconds() - cpu)
+        results[name].update(seconds=time.perf_counter() - started, cpu=cpu_seconds() - cpu)
+        per_user[name] = user_ndcg(recs, truth)
 
     record(lambda: ("popularity", popularity_recs(train, users)))
     record(lambda: ("als (implicit defaults)", als_recs(train, users)))
@@ -276,27 +294,5 @@ def run(
         write_byod(Path(tmp) / "data", train, items)
         record(lambda: champion_recs(Path(tmp), users, train_args(args, split)))
     print_table(results)
+    print_gaps(per_user)
     return results
-
-
-def _cpu_seconds() -> float:
-    """User + system CPU of this process and its finished children (the CLI runs)."""
-    own, kids = (
-        resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-    )
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def print_table(results: dict[str, dict[str, float]]) -> None:
-    """Metrics@10 side by side, with NDCG relative to popularity."""
-    base = results["popularity"]["ndcg"]
-    print(
-        f"\n{'model':<26}{'NDCG@10':>9}{'R@10':>8}{'P@10':>8}{'MAP@10':>8}{'cover':>8}"
-        f"{'/pop':>7}{'wall s':>8}{'CPU s':>8}"
-    )
-    for name, m in results.items():
-        print(
-            f"{name:<26}{m['ndcg']:>9.4f}{m['recall']:>8.4f}{m['precision']:>8.4f}"
-            f"{m['map']:>8.4f}{m['coverage']:>8.4f}{m['ndcg'] / max(base, 1e-12):>7.2f}"
-            f"{m['seconds']:>8.0f}{m['cpu']:>8.0f}"
-        )

@@ -19,7 +19,9 @@ from benchmarks.recsys_common import (
     split_last_basket,
     split_last_fraction,
     train_args,
+    user_ndcg,
 )
+from benchmarks.recsys_report import paired_gap
 from training.recommender.data import temporal_split
 
 
@@ -104,3 +106,13 @@ def test_popularity_skips_what_the_customer_already_has() -> None:
     recs = popularity_recs(train, ["b", "new"], k=2)
     assert recs[recs["customer_id"] == "b"]["item_id"].tolist() == ["jam"]
     assert recs[recs["customer_id"] == "new"]["item_id"].tolist() == ["milk", "tea"]
+
+
+def test_per_customer_ndcg_and_the_paired_gap() -> None:
+    truth = pd.DataFrame({"customer_id": ["a", "b"], "item_id": ["x", "z"]})
+    recs = pd.DataFrame({"customer_id": ["a", "a"], "rank": [1, 2], "item_id": ["w", "x"]})
+    mine = user_ndcg(recs, truth)
+    assert mine.to_dict() == pytest.approx({"a": 1 / math.log2(3), "b": 0.0})
+    gap, se = paired_gap(mine, pd.Series({"a": 0.0, "b": 0.5}))
+    assert gap == pytest.approx((1 / math.log2(3) - 0.5) / 2)
+    assert se == pytest.approx(abs(1 / math.log2(3) + 0.5) / 2)
