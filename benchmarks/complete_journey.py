@@ -9,12 +9,13 @@ patterns) ships `transactions.parquet` and `products.parquet`; it is downloaded 
 default (1.44M train events, 68,509 products: ~100 CPU seconds and 1.1 GB in all); for a quicker,
 noisier run `--customers N` draws N households with `--seed`.
 
-The train part goes through `valuechain train recommender --data DIR` and `valuechain
+The train part goes through `valuechain train recommender --data DIR --split basket` (validation
+on each household's last basket inside the train part, as the test) and `valuechain
 recommend`, printed beside popularity and a plain implicit ALS on the same split
 (`benchmarks/recsys_common.py`).
 
     python -m benchmarks.complete_journey [--customers N] [--seed 0] [--trials 12]
-        [--time-budget S] [--cache .benchmarks-cache]
+        [--time-budget S] [--split basket|last|global] [--cache .benchmarks-cache]
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def main() -> None:
     args = parser.parse_args()
     events, items = load(args.cache, args.customers or None, args.seed)
     train, test = rc.split_last_basket(events, "basket_id")
-    rc.run(train, test, items, args)
+    rc.run(train, test, items, args, split="basket")
 
 
 if __name__ == "__main__":

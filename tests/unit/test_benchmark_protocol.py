@@ -6,6 +6,7 @@ pure helpers do, since every published benchmark number rests on them.
 
 from __future__ import annotations
 
+import argparse
 import math
 
 import pandas as pd
@@ -17,7 +18,11 @@ from benchmarks.recsys_common import (
     ranking_metrics,
     split_last_basket,
     split_last_fraction,
+    train_args,
+    user_ndcg,
 )
+from benchmarks.recsys_report import paired_gap
+from training.recommender.data import temporal_split
 
 
 def _events(rows: list[tuple[str, str, str, int]]) -> pd.DataFrame:
@@ -49,6 +54,31 @@ def test_last_basket_is_the_latest_basket_and_needs_an_earlier_one() -> None:
     assert sorted(train["basket_id"]) == ["b1", "b3"]
 
 
+def test_the_cli_validation_split_mirrors_the_benchmark_test_split() -> None:
+    # `train_args` passes the protocol's split to the CLI, and the CLI's holdout then is the one
+    # the benchmark tests on: with a basket's lines at one time (as in The Complete Journey)
+    # `--split basket` holds out the last basket; with distinct times (ratings) `--split last`
+    # the last 20% of events. (The CLI keeps events tied in time with a fit event in fit.)
+    baskets = [("a", f"i{t}", f"b{t // 3}", t // 3) for t in range(9)]
+    baskets += [("b", f"j{t}", f"c{t // 2}", 10 + t // 2) for t in range(10)]
+    ratings = [("a", f"i{t}", "-", t) for t in range(9)] + [("b", "j", "-", 3)]
+    ratings += [("b", f"j{t}", "-", 10 + t) for t in range(10)]
+    for mode, split, rows in (
+        ("basket", split_last_basket, baskets),
+        ("last", split_last_fraction, ratings),
+    ):
+        events = _events(rows)
+        _, test = split(events)
+        _, holdout = temporal_split(events.assign(ts=events["timestamp"] * 1.0), 0.2, mode=mode)
+        key = ["customer_id", "item_id"]
+        expected = sorted(map(tuple, test[key].to_numpy()))
+        assert expected and sorted(map(tuple, holdout[key].to_numpy())) == expected, mode
+    args = argparse.Namespace(trials=3, time_budget=None)
+    assert train_args(args, "basket") == ["--split", "basket", "--trials", "3"]
+    args.split = "last"  # the command line may name another split
+    assert train_args(args, "basket")[:2] == ["--split", "last"]
+
+
 def test_new_items_only_drops_repurchases_and_duplicates() -> None:
     train = _events([("a", "milk", "b1", 1)])
     test = _events([("a", "milk", "b2", 5), ("a", "eggs", "b2", 5), ("a", "eggs", "b2", 6)])
@@ -78,3 +108,13 @@ def test_popularity_skips_what_the_customer_already_has() -> None:
     recs = popularity_recs(train, ["b", "new"], k=2)
     assert recs[recs["customer_id"] == "b"]["item_id"].tolist() == ["jam"]
     assert recs[recs["customer_id"] == "new"]["item_id"].tolist() == ["milk", "tea"]
+
+
+def test_per_customer_ndcg_and_the_paired_gap() -> None:
+    truth = pd.DataFrame({"customer_id": ["a", "b"], "item_id": ["x", "z"]})
+    recs = pd.DataFrame({"customer_id": ["a", "a"], "rank": [1, 2], "item_id": ["w", "x"]})
+    mine = user_ndcg(recs, truth)
+    assert mine.to_dict() == pytest.approx({"a": 1 / math.log2(3), "b": 0.0})
+    gap, se = paired_gap(mine, pd.Series({"a": 0.0, "b": 0.5}))
+    assert gap == pytest.approx((1 / math.log2(3) - 0.5) / 2)
+    assert se == pytest.approx(abs(1 / math.log2(3) + 0.5) / 2)
