@@ -117,10 +117,12 @@ def train_recommender_cmd(
         str,
         typer.Option(
             help="Validation holdout by time: 'last' (each customer's last 20% of events), "
-            "'basket' (each customer's last basket: the events at their latest timestamp) or "
-            "'global' (every event after one cut-off at the 80% time quantile)."
+            "'basket' (each customer's last basket: the events at their latest timestamp), "
+            "'global' (every event after one cut-off at the 80% time quantile), or 'auto' "
+            "(basket when orders average 3+ lines, i.e. events per customer and timestamp; "
+            "else last)."
         ),
-    ] = "last",
+    ] = "auto",
     include_purchased: Annotated[
         bool,
         typer.Option(

@@ -12,7 +12,13 @@ import pandas as pd
 import scipy.sparse as sp
 
 from models.recommender.catalog import repeat_blocked
-from training.recommender.data import Index, temporal_split, user_item_matrix, validate_interactions
+from training.recommender.data import (
+    Index,
+    resolve_split,
+    temporal_split,
+    user_item_matrix,
+    validate_interactions,
+)
 from training.recommender.evaluate import sample_truth
 
 
@@ -79,6 +85,7 @@ def prepare(
     if df.empty:
         raise ValueError(f"{source}: no interactions at or before as_of")
     users, items_idx = Index.of(df["customer_id"]), Index.of(df["item_id"])
+    split_mode = resolve_split(df, split_mode)
     return TrainingData(
         df,
         cutoff,

@@ -6,6 +6,7 @@ weight (optional). Without event_type every row counts as a purchase (e.g. ratin
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +15,9 @@ import scipy.sparse as sp
 
 from features.load import DataError
 from models.recommender.types import EVENT_CODES
+
+logger = logging.getLogger(__name__)
+
 
 REQUIRED = ("customer_id", "item_id", "timestamp")
 EVENT_WEIGHTS: dict[str, float] = {"view": 1.0, "cart": 4.0, "purchase": 10.0}
@@ -181,7 +185,25 @@ def history_arrays(df: pd.DataFrame, users: Index, items: Index) -> tuple[np.nda
     )
 
 
-SPLITS = ("last", "basket", "global")
+SPLITS = ("auto", "last", "basket", "global")
+# "auto" holds out the last basket when orders carry this many lines on average (events sharing a
+# customer and a timestamp), else the last events. Logged views and rating sessions put one or two
+# events on a timestamp (a generated world 1.0, MovieLens 1.3-2.0); grocery orders ~9.
+BASKET_LINES = 3.0
+
+
+def resolve_split(df: pd.DataFrame, mode: str) -> str:
+    """The split mode to use: `mode` itself, or for "auto" "basket" on basket-shaped data (at
+    least `BASKET_LINES` events per customer and timestamp on average) and "last" otherwise."""
+    if mode not in SPLITS:
+        raise ValueError(f"unknown split {mode!r}; expected one of {list(SPLITS)}")
+    if mode != "auto":
+        return mode
+    orders = len(df.drop_duplicates(["customer_id", "ts"]))
+    lines = len(df) / max(1, orders)
+    chosen = "basket" if lines >= BASKET_LINES else "last"
+    logger.info("split auto: %.2f events per customer and timestamp -> %s", lines, chosen)
+    return chosen
 
 
 def temporal_split(
@@ -189,14 +211,14 @@ def temporal_split(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Time-based holdout; every customer's holdout events are strictly after their fit events.
 
-    Modes: "last" - each customer's last `fraction` of events by time; "basket" - each
+    Modes ("auto": see `resolve_split`): "last" - each customer's last `fraction` of events by
+    time; "basket" - each
     customer's last basket (the events at their latest timestamp; an order's lines share one);
     "global" - every event after one cut-off, the (1 - `fraction`) quantile of event times.
     Events tied in time with a fit event stay in fit; customers with fewer than `min_train`
     fit events keep everything in fit.
     """
-    if mode not in SPLITS:
-        raise ValueError(f"unknown split {mode!r}; expected one of {list(SPLITS)}")
+    mode = resolve_split(df, mode)
     ordered = df.sort_values(["customer_id", "ts"], kind="stable").reset_index(drop=True)
     ts = ordered["ts"].to_numpy()
     by_customer = ordered.groupby("customer_id", sort=False)["ts"]

@@ -54,7 +54,7 @@ class TrainParams:
     als: ALSParams | None = None  # None: search `n_trials` candidates on validation
     n_trials: int = 12
     val_fraction: float = 0.2
-    split: str = "last"  # "last" events, last "basket", or one "global" cut-off (data.SPLITS)
+    split: str = "auto"  # "last" events, last "basket", one "global" cut-off, or "auto" (data)
     include_purchased: bool = False  # lists may repeat purchases: validate re-buys, "repeat"
     kinds: tuple[str, ...] = KINDS  # the champion candidates
     k: int = 10
@@ -160,7 +160,7 @@ def train_recommender(
         "ease": None if ease is None else ease.as_dict(),
         "champion": champion,
         "include_purchased": params.include_purchased,
-        "split": params.split,
+        "split": ctx.split_mode,  # "auto" resolved
         "skipped": skipped,
         "validation": validation,
     }

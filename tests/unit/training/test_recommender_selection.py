@@ -23,6 +23,7 @@ from training.recommender.context import prepare
 from training.recommender.data import (
     SPLITS,
     Index,
+    resolve_split,
     temporal_split,
     user_item_matrix,
     validate_interactions,
@@ -69,6 +70,17 @@ def test_basket_split_holds_out_each_customers_last_basket_and_ties_stay_in_fit(
     # "last" would hold out one of a's two lines at t=5: tied with a fit event, it stays in fit.
     fit2, val2 = temporal_split(df, 0.5, mode="last")
     assert val2.empty and len(fit2) == len(df)
+
+
+def test_auto_split_holds_out_the_last_basket_only_where_orders_have_several_lines() -> None:
+    # Guards the default that lost on grocery data: "last" 20% of lines cut through baskets.
+    baskets = events([(c, f"i{n}", t, "purchase") for c in "ab" for t in (1, 2) for n in range(4)])
+    assert resolve_split(baskets, "auto") == "basket"
+    single = events([(c, f"i{t}", t, "view") for c in "ab" for t in range(1, 5)])
+    assert resolve_split(single, "auto") == "last"
+    assert resolve_split(baskets, "global") == "global"  # an explicit mode is kept
+    with pytest.raises(ValueError, match="unknown split"):
+        resolve_split(single, "weekly")
 
 
 def _truth(
