@@ -77,6 +77,10 @@ class Budget:
         return elapsed * (self.done + 1) / self.done <= self.seconds
 
 
+# Share of a time budget the random phase of `search_als` may use; local moves get the rest.
+EXPLORE_SHARE = 0.5
+
+
 @dataclass
 class Search:
     """Outcome of an ALS search: the best params, every trial, and the best trial's factors."""
@@ -97,7 +101,8 @@ def search_als(
     progress: Progress | None = None,
     budget: Budget | None = None,
 ) -> Search:
-    """Random search (two thirds of the budget), then local moves around the best trial.
+    """Random search (two thirds of the trials, at most `EXPLORE_SHARE` of a time budget), then
+    local moves around the best trial.
 
     The local phase walks to a better neighbour (see `neighbours`) while one exists and the
     budget lasts, so a good region at the edge of the random grid is still found. `exclude`:
@@ -111,6 +116,12 @@ def search_als(
 
     offset = 0
     grid = default_grid(max(1, n_trials - n_trials // 3))
+    # Under a time budget the random phase may spend only part of it: on large data its later
+    # (slower, 25-iteration) points would otherwise use it all and leave nothing for the local
+    # moves, which are what refine the best region (at 100k: 0.2401 -> 0.2457 NDCG@10).
+    explore = (
+        budget if budget.seconds is None else Budget(budget.seconds * EXPLORE_SHARE, budget.clock)
+    )
     result = tune_als(
         fit_weights,
         val_truth,
@@ -119,8 +130,9 @@ def search_als(
         num_threads=num_threads,
         exclude=exclude,
         progress=report,
-        budget=budget,
+        budget=explore,
     )
+    budget.done = explore.done  # the local phase's cost estimate counts every trial so far
     tried = grid[: len(result.trials)]
     while len(tried) < n_trials and budget.allows_another():
         fresh = [p for p in neighbours(result.best) if p not in tried][: n_trials - len(tried)]
