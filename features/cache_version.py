@@ -20,6 +20,7 @@ def write_version(
     version = store.begin_version()
     try:
         written, ranked, meta = write(version)
+        meta = {**meta, "version": version}  # readers pair meta and id from one read
         store.write_meta(version, meta)
     except BaseException:
         store.abort_version(version)

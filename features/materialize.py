@@ -85,7 +85,11 @@ def materialize(
         meta = version_meta(as_of.isoformat(), written, ranked, model_versions, list(feats.columns))
         if value_table is not None:
             meta["segments"] = group_summary(value_table)
-        drift = population_drift(active, churn, lead, tables.get("leads"), as_of)
+        try:  # drift is a statistic: it must never abort the cache version
+            drift = population_drift(active, churn, lead, tables.get("leads"), as_of)
+        except (ValueError, KeyError, TypeError) as exc:
+            logger.warning("feature drift not computed: %s", exc)
+            drift = {}
         if drift:
             meta["drift"] = drift
         return written, ranked, meta
@@ -266,6 +270,10 @@ def population_drift(
     if lead is not None and leads is not None:
         since = as_of - pd.Timedelta(days=RECENT_LEAD_DAYS)
         recent = leads.loc[(leads["created_at"] > since) & (leads["created_at"] <= as_of)]
-        if not recent.empty:
-            out["lead"] = {"psi": lead.drift(lead_features(recent)), "rows": len(recent)}
+        frame = lead_features(recent)
+        missing = [f for f in lead.feature_names if f not in frame.columns]
+        if missing:  # a lead champion trained on the CRM's own table, not on this leads table
+            logger.info("no lead drift: the leads table lacks the champion's %s", missing[:5])
+        elif not recent.empty:
+            out["lead"] = {"psi": lead.drift(frame), "rows": len(recent)}
     return {k: v for k, v in out.items() if v["psi"]}

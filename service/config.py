@@ -39,7 +39,8 @@ class ServiceSettings(Settings):
     rate_limit_scope: Literal["shared", "worker"] = Field(
         default="shared",
         description="Where RATE_LIMIT is counted: `shared` in Redis (every worker and replica "
-        "share one count; one Redis round trip per request), `worker` in each worker's memory "
+        "share one count; one Redis round trip per request for each limit), `worker` in each "
+        "worker's memory "
         "(no round trip; a key may then make up to RATE_LIMIT times workers times replicas).",
     )
     redis_timeout_seconds: float = Field(

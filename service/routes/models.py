@@ -20,5 +20,7 @@ def list_models(store: StoreDep, models: ModelsDep, settings: SettingsDep) -> Mo
     Drift is computed by `valuechain materialize` against the training distributions stored in
     the bundle. Role `admin`: feature distributions are for operators, not for storefronts.
     """
-    meta = store.read_meta() if store.current_version() else {}
-    return models_overview(models, {**meta, "version": store.current_version()}, settings)
+    meta = store.read_meta()  # one read: its "version" is the version it describes
+    if meta and "version" not in meta:  # written before versions recorded their own id
+        meta["version"] = store.current_version()
+    return models_overview(models, meta, settings)
