@@ -75,16 +75,8 @@ def redis_server(data_dir: Path) -> Iterator[str]:
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir)]
     args += ["--appendonly", "yes", "--save", "", "--daemonize", "no"]
     with process(args, data_dir / "redis.log"):
-        url = f"redis://127.0.0.1:{port}/0"
-        deadline = time.monotonic() + 20
-        while True:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail(f"redis-server did not start:\n{(data_dir / 'redis.log').read_text()}")
-            time.sleep(0.1)
-        yield url
+        _wait_port(port, data_dir / "redis.log")
+        yield f"redis://127.0.0.1:{port}/0"
 
 
 @contextlib.contextmanager
