@@ -53,3 +53,15 @@ def test_materialize_logged_drift_runs_to_mlflow(world: World) -> None:
     assert runs, "materialize logged no drift-churn run"
     metrics = runs[0].data.metrics
     assert "psi_max" in metrics and any(k.startswith("psi.") for k in metrics)
+
+
+def test_a_versions_metadata_names_the_version_it_describes(world: World) -> None:
+    # Guards a review finding: GET /v1/models read the id and the metadata in separate calls,
+    # so a commit in between labelled the old version's drift with the new id.
+    store = RedisOnlineStore.from_url(
+        world.settings.redis_url or "", prefix=world.settings.key_prefix
+    )
+    try:
+        assert store.read_meta()["version"] == store.current_version()
+    finally:
+        store.close()
