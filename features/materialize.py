@@ -78,11 +78,12 @@ def materialize(
 
     def write(version: str) -> tuple[int, int, dict[str, Any]]:
         written = store.write_customers(
-            version, feature_rows(feats, recommender, value_table, progress)
+            version, feature_rows(feats, recommender, value_table, progress, churn)
         )
         active = feats.loc[active_customers(feats, tables["customers"], as_of)]
         ranked = _write_churn_ranking(store, version, active, churn)
         meta = version_meta(as_of.isoformat(), written, ranked, model_versions, list(feats.columns))
+        meta.update(explained_meta(churn))
         if value_table is not None:
             meta["segments"] = group_summary(value_table)
         try:  # drift is a statistic: it must never abort the cache version
@@ -125,6 +126,11 @@ def check_churn_features(churn: Any | None, columns: list[str], source: str) -> 
         )
 
 
+def explained_meta(churn: Any | None) -> dict[str, Any]:
+    """The version's record of which model explained its customers' churn scores (if any)."""
+    return {"explained": {"churn": churn.fingerprint}} if churn is not None else {}
+
+
 def group_summary(value_table: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
     """Customers and value per RFM `segment` and per `value_tier`, largest total value first."""
     out: dict[str, list[dict[str, Any]]] = {}
@@ -150,8 +156,13 @@ def feature_rows(
     recommender: Any | None,
     value_table: pd.DataFrame | None,
     progress: Callable[[int, int], None] | None,
+    churn: Any | None = None,
 ) -> Iterator[CustomerRecord]:
-    """Customer records of the rows of `feats` (indexed by customer id), chunk by chunk."""
+    """Customer records of the rows of `feats` (indexed by customer id), chunk by chunk.
+
+    With a churn `TabularScorer`, each record also carries its churn score explained ahead of
+    time (`models.scoring.explained`), which the API serves instead of computing SHAP values.
+    """
     total = len(feats)
     # One hash lookup for all customers: reindexing per chunk rebuilt the index's hash table
     # each time (a third of materialize at 1M customers).
@@ -163,12 +174,14 @@ def feature_rows(
             values = _value_rows(value_table, positions[start : start + CHUNK], chunk.index)
         records = _records(chunk)
         value_records = _records(values) if values is not None else None
+        blobs = churn.explain_records(records) if churn is not None else None
         for i, cid in enumerate(map(str, chunk.index)):
             yield CustomerRecord(
                 cid,
                 features=records[i],
                 value=value_records[i] if value_records is not None else {},
                 rec_state=recommender.online_state(cid) if recommender is not None else {},
+                explained={"churn": blobs[i]} if blobs is not None else {},
             )
         if progress is not None:
             progress(min(start + CHUNK, total), total)

@@ -19,7 +19,12 @@ import pandas as pd
 
 from features.cache_version import version_meta, write_version
 from features.load import DataError
-from features.materialize import MaterializeReport, check_churn_features, feature_rows
+from features.materialize import (
+    MaterializeReport,
+    check_churn_features,
+    explained_meta,
+    feature_rows,
+)
 from features.store import OnlineStore
 
 logger = logging.getLogger(__name__)
@@ -108,11 +113,13 @@ def materialize_own(
     extra = extra.loc[~extra.index.isin(table.index)]
 
     def write(version: str) -> tuple[int, int, dict[str, Any]]:
-        written = store.write_customers(version, feature_rows(table, recommender, None, progress))
+        rows = feature_rows(table, recommender, None, progress, churn)
+        written = store.write_customers(version, rows)
         written += store.write_customers(version, feature_rows(extra, recommender, None, progress))
         ranked = _write_ranking(store, version, table, churn, source)
         feature_set = [str(c) for c in table.columns]
-        return written, ranked, version_meta(as_of, written, ranked, model_versions, feature_set)
+        meta = version_meta(as_of, written, ranked, model_versions, feature_set)
+        return written, ranked, {**meta, **explained_meta(churn)}
 
     version, (written, ranked), _ = write_version(store, write)
     logger.info("materialized %d customers from %s into version %s", written, source, version)
