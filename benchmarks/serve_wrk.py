@@ -159,7 +159,8 @@ def setup(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, An
     ids = [r.customer_id for r in records]
     files = write_inputs(inputs, ids, items, mlflow_rows(records, names))
     bare_env = seed(server.url, found["rec"], found["churn"], records, inputs)
-    print(f"  {len(ids):,} customers; API key: {'yes' if key else 'none'}; rate limits: {args.rate_limit_scope}")
+    scope = args.rate_limit_scope
+    print(f"  {len(ids):,} customers; API key: {'yes' if key else 'none'}; rate limits: {scope}")
     headers = {"X-API-Key": key} if key else {}
     return {"env": env, "files": files, "headers": headers, "bare": bare_env, **found}
 
