@@ -145,13 +145,12 @@ class TabularScorer:
         return cls(bundle_dir, manifest)
 
     def contributions(self, x: np.ndarray, *, batch: bool = False) -> np.ndarray:
-        """Blended log-odds contributions, shape (n, n_features + 1); the last column is bias.
-
-        A request runs on one thread (`KeptPredictor`); `batch=True` (materialize) lets
-        LightGBM use every core."""
+        """Blended log-odds contributions, (n, n_features + 1), bias last; `batch=True`
+        (materialize) on every core (num_threads=0), a request on one (`KeptPredictor`)."""
         total = np.zeros((len(x), len(self.specs) + 1))
         if self.booster is not None and batch:
-            total += self.weight * np.asarray(self.booster.predict(x, pred_contrib=True))
+            contrib = self.booster.predict(x, pred_contrib=True, num_threads=0)
+            total += self.weight * np.asarray(contrib)
         elif self.predictor is not None:
             # num_threads=1: OpenMP limits set in the lifespan do not reach request threads.
             total += self.weight * self.predictor.predict(x, pred_contrib=True)

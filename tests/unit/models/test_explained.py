@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.explained import explain_first
 from models.scoring.explained import pack, unpack
 from models.scoring.scorer import TabularScorer
 from tests.unit.training.test_scoring import TEXT, make_table
@@ -82,3 +83,18 @@ def test_signs_filter_like_top_reasons() -> None:
     assert found is not None
     assert found.up == [(0, 0.3), (1, 0.2), (2, 0.1)]
     assert found.down == []
+
+
+def test_materialize_explains_the_riskiest_active_customers_first(scorer: TabularScorer) -> None:
+    feats = make_table(400, seed=11).drop(columns=["churned"]).set_index("customer_id")
+    assert explain_first(scorer, feats, feats.index[:0], 400) is feats.index  # all fit
+    assert explain_first(scorer, feats, feats.index, 0) is None
+    assert explain_first(None, feats, feats.index, 10) is None
+    active = feats.index[::3]
+    picked = explain_first(scorer, feats, active, 50)
+    assert picked is not None and len(picked) == 50 and set(picked) <= set(active)
+    risk = scorer.score_frame(feats)["probability"]
+    floor = risk.loc[picked].min()
+    assert (risk.loc[active.difference(picked)] <= floor).all()
+    everyone_active = explain_first(scorer, feats, active, len(active) + 20)
+    assert everyone_active is not None and set(active) < set(everyone_active)
