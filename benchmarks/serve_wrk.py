@@ -73,6 +73,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--connections", default="1,8", help="comma-separated wrk -c values")
     parser.add_argument("--workers", type=int, default=2, help="workers of every server")
     parser.add_argument("--api-key", default=None, help="X-API-Key to send to valuechain")
+    parser.add_argument(
+        "--rate-limit-scope",
+        choices=("shared", "worker"),
+        default="shared",
+        help="RATE_LIMIT_SCOPE of valuechain: shared (the default, one Redis round trip per "
+        "request) or worker (counted in each worker's memory)",
+    )
     parser.add_argument("--recommender-args", default="", help="extra `train recommender` args")
     parser.add_argument("--ids", type=int, default=5000, help="random customers to request")
     return parser.parse_args()
@@ -143,7 +150,7 @@ def setup(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, An
     materialize = ["materialize", "--data", str(world), "--value", str(world / "value.parquet")]
     run_vc(materialize, env, args.workdir / "materialize.log")
     key = api_key(args.api_key, env, args.workdir / "keys.log")
-    env.update(KEY_ENV)
+    env.update(KEY_ENV, RATE_LIMIT_SCOPE=args.rate_limit_scope)
     found = champions(env, args.workdir / "state" / "bench-bundles")
     customers, items = sample_ids(world, args.ids, 7)
     records = cached_records(server.url, customers)
@@ -152,7 +159,8 @@ def setup(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, An
     ids = [r.customer_id for r in records]
     files = write_inputs(inputs, ids, items, mlflow_rows(records, names))
     bare_env = seed(server.url, found["rec"], found["churn"], records, inputs)
-    print(f"  {len(ids):,} customers; API key: {'yes' if key else 'none (no `valuechain keys`)'}")
+    scope = args.rate_limit_scope
+    print(f"  {len(ids):,} customers; API key: {'yes' if key else 'none'}; rate limits: {scope}")
     headers = {"X-API-Key": key} if key else {}
     return {"env": env, "files": files, "headers": headers, "bare": bare_env, **found}
 

@@ -102,6 +102,7 @@ def _world(data: Path, as_of: str | None, value: Path | None, without_models: bo
             value_table=value_table,
             model_versions=versions,
             progress=update,
+            explain_max=settings.explain_max,
         )
     _log_drift(report.drift, versions, report.version)
     return report, versions
@@ -139,6 +140,7 @@ def _own(
             as_of=as_of,
             model_versions=versions,
             progress=update,
+            explain_max=settings.explain_max,
         )
     return report, versions
 

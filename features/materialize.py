@@ -17,6 +17,7 @@ import pandas as pd
 
 from features import customer
 from features.cache_version import version_meta, write_version
+from features.explained import explain_first, explained_meta
 from features.lead import lead_features
 from features.store import CustomerRecord, OnlineStore
 from features.tables import active_customers
@@ -51,6 +52,7 @@ def materialize(
     value_table: pd.DataFrame | None = None,
     model_versions: dict[str, str | None] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    explain_max: int = 250_000,
 ) -> MaterializeReport:
     """Write one cache version for every customer and make it current.
 
@@ -66,6 +68,7 @@ def materialize(
         value_table: Per-customer value rows, indexed by customer_id, stored as field `v`.
         model_versions: Recorded in the version's metadata.
         progress: Called with (done, total) after each chunk.
+        explain_max: How many customers' churn reasons to compute ahead (`explain_first`).
     """
     interactions = tables["interactions"]
     if as_of is None:
@@ -76,13 +79,16 @@ def materialize(
     )
     check_churn_features(churn, list(feats.columns), "the built-in world's customer features")
 
+    active = feats.loc[active_customers(feats, tables["customers"], as_of)]
+    explain = explain_first(churn, feats, active.index, explain_max)
+
     def write(version: str) -> tuple[int, int, dict[str, Any]]:
         written = store.write_customers(
-            version, feature_rows(feats, recommender, value_table, progress)
+            version, feature_rows(feats, recommender, value_table, progress, churn, explain)
         )
-        active = feats.loc[active_customers(feats, tables["customers"], as_of)]
         ranked = _write_churn_ranking(store, version, active, churn)
         meta = version_meta(as_of.isoformat(), written, ranked, model_versions, list(feats.columns))
+        meta.update(explained_meta(churn if explain is not None else None))
         if value_table is not None:
             meta["segments"] = group_summary(value_table)
         try:  # drift is a statistic: it must never abort the cache version
@@ -150,8 +156,15 @@ def feature_rows(
     recommender: Any | None,
     value_table: pd.DataFrame | None,
     progress: Callable[[int, int], None] | None,
+    churn: Any | None = None,
+    explain: pd.Index | None = None,
 ) -> Iterator[CustomerRecord]:
-    """Customer records of the rows of `feats` (indexed by customer id), chunk by chunk."""
+    """Customer records of the rows of `feats` (indexed by customer id), chunk by chunk.
+
+    With a churn `TabularScorer`, the records of the ids in `explain` also carry their churn
+    score explained ahead of time (`models.scoring.explained`), which the API serves instead of
+    computing SHAP values per request.
+    """
     total = len(feats)
     # One hash lookup for all customers: reindexing per chunk rebuilt the index's hash table
     # each time (a third of materialize at 1M customers).
@@ -163,12 +176,18 @@ def feature_rows(
             values = _value_rows(value_table, positions[start : start + CHUNK], chunk.index)
         records = _records(chunk)
         value_records = _records(values) if values is not None else None
+        blobs: dict[int, bytes] = {}
+        if churn is not None and explain is not None:
+            rows = np.flatnonzero(chunk.index.isin(explain)).tolist()
+            found = churn.explain_records([records[i] for i in rows])
+            blobs = dict(zip(rows, found, strict=True))
         for i, cid in enumerate(map(str, chunk.index)):
             yield CustomerRecord(
                 cid,
                 features=records[i],
                 value=value_records[i] if value_records is not None else {},
                 rec_state=recommender.online_state(cid) if recommender is not None else {},
+                explained={"churn": blobs[i]} if i in blobs else {},
             )
         if progress is not None:
             progress(min(start + CHUNK, total), total)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from features.cache_version import version_meta, write_version
+from features.explained import explain_first, explained_meta
 from features.load import DataError
 from features.materialize import MaterializeReport, check_churn_features, feature_rows
 from features.store import OnlineStore
@@ -85,6 +86,7 @@ def materialize_own(
     as_of: str | None = None,
     model_versions: dict[str, str | None] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    explain_max: int = 250_000,
 ) -> MaterializeReport:
     """Write a new cache version of `features` rows and/or the customers in `customer_ids`.
 
@@ -99,6 +101,7 @@ def materialize_own(
         as_of: Recorded as the cache's data cut-off (None: unknown).
         model_versions: Recorded in the version's metadata.
         progress: Called with (done, total) after each chunk.
+        explain_max: How many rows' churn reasons to compute ahead, highest risk first.
     """
     table = features if features is not None else pd.DataFrame(index=pd.Index([], dtype=object))
     check_churn_features(churn, [str(c) for c in table.columns], source)
@@ -106,13 +109,16 @@ def materialize_own(
     # for churn on an all-unknown row).
     extra = pd.DataFrame(index=pd.Index(list(dict.fromkeys(map(str, customer_ids)))))
     extra = extra.loc[~extra.index.isin(table.index)]
+    explain = explain_first(churn, table, table.index, explain_max)
 
     def write(version: str) -> tuple[int, int, dict[str, Any]]:
-        written = store.write_customers(version, feature_rows(table, recommender, None, progress))
+        rows = feature_rows(table, recommender, None, progress, churn, explain)
+        written = store.write_customers(version, rows)
         written += store.write_customers(version, feature_rows(extra, recommender, None, progress))
         ranked = _write_ranking(store, version, table, churn, source)
         feature_set = [str(c) for c in table.columns]
-        return written, ranked, version_meta(as_of, written, ranked, model_versions, feature_set)
+        meta = version_meta(as_of, written, ranked, model_versions, feature_set)
+        return written, ranked, {**meta, **explained_meta(churn if explain is not None else None)}
 
     version, (written, ranked), _ = write_version(store, write)
     logger.info("materialized %d customers from %s into version %s", written, source, version)

@@ -15,6 +15,7 @@ logger = logging.getLogger(__name__)
 FEATURES_FIELD = b"f"
 VALUE_FIELD = b"v"
 REC_PREFIX = b"r:"
+EXPLAINED_PREFIX = b"x:"
 
 
 def encode_event(ev: Event) -> bytes:
@@ -26,6 +27,7 @@ def encode_event(ev: Event) -> bytes:
 
 def encode_record(record: CustomerRecord) -> dict[bytes, bytes]:
     fields = {REC_PREFIX + key.encode(): blob for key, blob in record.rec_state.items()}
+    fields.update({EXPLAINED_PREFIX + k.encode(): blob for k, blob in record.explained.items()})
     if record.features:
         fields[FEATURES_FIELD] = orjson.dumps(record.features)
     if record.value:
@@ -43,6 +45,8 @@ def decode_record(customer_id: str, raw: Mapping[bytes, bytes]) -> CustomerRecor
             record.value = orjson.loads(blob)
         elif key.startswith(REC_PREFIX):
             record.rec_state[key[n:].decode()] = blob
+        elif key.startswith(EXPLAINED_PREFIX):
+            record.explained[key[len(EXPLAINED_PREFIX) :].decode()] = blob
     return record
 
 

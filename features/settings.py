@@ -49,6 +49,12 @@ class Settings(BaseSettings):
         default=None,
         description="Dask scheduler (tcp://host:8786) that `train churn|lead` refit LightGBM on.",
     )
+    explain_max: int = Field(
+        default=250_000,
+        ge=0,
+        description="Customers whose churn reasons `materialize` computes ahead (active ones by "
+        "risk first); the API scores the others' reasons per request. 0: none.",
+    )
     event_ttl_days: int = Field(default=30, ge=1)
     max_recent_events: int = Field(default=50, ge=1, le=1000)
     log_format: Literal["json", "text"] = Field(

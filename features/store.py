@@ -29,14 +29,16 @@ class CustomerRecord:
 
     `features` are the customer's feature values as of the materialization, `value` their row of
     the value table, `rec_state` the recommender's per-customer state (opaque bytes the
-    recommender model encodes and decodes), `events` their recent real-time events, newest first.
-    How these are laid out in a backend is the backend's business.
+    recommender model encodes and decodes), `explained` scores explained at materialization
+    (opaque bytes by model role, `models.scoring.explained`), `events` their recent real-time
+    events, newest first. How these are laid out in a backend is the backend's business.
     """
 
     customer_id: str
     features: dict[str, Any] = field(default_factory=dict)
     value: dict[str, Any] = field(default_factory=dict)
     rec_state: dict[str, bytes] = field(default_factory=dict)
+    explained: dict[str, bytes] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
 
     @property

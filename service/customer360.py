@@ -14,7 +14,7 @@ from service.schemas import (
     Segments,
     ValueSummary,
 )
-from service.scoring import TOP_REASONS, cache_gap
+from service.scoring import cache_gap, churn_scored
 
 
 def customer_360(record: CustomerRecord, meta: dict[str, Any], models: ModelSet) -> Customer360:
@@ -24,7 +24,7 @@ def customer_360(record: CustomerRecord, meta: dict[str, Any], models: ModelSet)
     churn_summary = None
     # No churn summary from features the cache does not hold (all "unknown" would mislead).
     if churn is not None and cache_gap(meta, churn) is None:
-        scored = churn.model.score_records([feats], top_reasons=TOP_REASONS)[0]
+        scored = churn_scored(churn, [record], meta)[0]
         churn_summary = ChurnSummary(
             probability=scored.probability,
             score=scored.score,

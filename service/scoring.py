@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from features.store import OnlineStore
+from features.store import CustomerRecord, OnlineStore
 from models.champions import LoadedModel
 from models.scoring.fields import check_record
 from models.scoring.scorer import Scored, TabularScorer
@@ -14,7 +14,7 @@ from service.schemas import ChurnScore, LeadScore, LeadScores, Reason
 
 # Reasons each way per score: enough that correlated signals (recency, orders, visits) don't
 # crowd out a second cause such as open tickets.
-TOP_REASONS = 5
+TOP_REASONS = 5  # at most what materialize keeps (`models.scoring.explained.EXPLAINED_REASONS`)
 LEAD_ID = "lead_id"
 BATCH_KEY = "leads"
 
@@ -30,8 +30,9 @@ def churn_scores(
     missing = [r.customer_id for r in records if not r.features]
     if not known:
         return [], missing
-    as_of = store.read_meta().get("as_of")
-    scored = churn.model.score_records([r.features for r in known], top_reasons=TOP_REASONS)
+    meta = store.read_meta()
+    scored = churn_scored(churn, known, meta)
+    as_of = meta.get("as_of")
     results = [
         ChurnScore(
             customer_id=r.customer_id,
@@ -47,6 +48,27 @@ def churn_scores(
         for r, s in zip(known, scored, strict=True)
     ]
     return results, missing
+
+
+def churn_scored(
+    churn: LoadedModel[TabularScorer], records: Sequence[CustomerRecord], meta: dict[str, Any]
+) -> list[Scored]:
+    """Scores with reasons of cached customers: as materialize explained them when the loaded
+    champion did (no SHAP on the request path), else computed now in one model call."""
+    model = churn.model
+    explained = meta.get("explained", {}).get("churn") == model.fingerprint
+    out: list[Scored | None] = [
+        model.score_explained(r.features, r.explained["churn"], TOP_REASONS)
+        if explained and "churn" in r.explained
+        else None
+        for r in records
+    ]
+    live = [i for i, s in enumerate(out) if s is None]
+    if live:
+        fresh = model.score_records([records[i].features for i in live], top_reasons=TOP_REASONS)
+        for i, s in zip(live, fresh, strict=True):
+            out[i] = s
+    return [s for s in out if s is not None]
 
 
 def cache_gap(meta: dict[str, Any], churn: LoadedModel[TabularScorer]) -> str | None:

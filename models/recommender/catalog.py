@@ -121,14 +121,17 @@ class Catalog:
         same = picks[:, None] == history.items[None, :]
         sims = np.where(same, -np.inf, sims * np.log1p(history.weights)[None, :])
         anchor = np.argmax(sims, axis=1)
+        # Per pick, as Python values: is it in the history (and where first), is its anchor real.
+        again, first = same.any(axis=1).tolist(), np.argmax(same, axis=1).tolist()
+        found = np.isfinite(sims[np.arange(len(picks)), anchor]).tolist()
+        events, items = history.events.tolist(), history.items.tolist()
         out = []
         for row, (i, a) in enumerate(zip(picks.tolist(), anchor.tolist(), strict=True)):
-            if same[row].any():  # the pick itself is in the history (viewed, not bought)
-                h = int(np.flatnonzero(same[row])[0])
-                reason = _AGAIN.get(int(history.events[h]), _AGAIN[0])
-            elif np.isfinite(sims[row, a]):
-                verb = _VERBS.get(int(history.events[a]), "viewed")
-                reason = f"because you {verb} {self.ids[int(history.items[a])]}"
+            if again[row]:  # the pick itself is in the history (viewed, not bought)
+                reason = _AGAIN.get(int(events[first[row]]), _AGAIN[0])
+            elif found[row]:
+                verb = _VERBS.get(int(events[a]), "viewed")
+                reason = f"because you {verb} {self.ids[int(items[a])]}"
             else:
                 reason = "recommended for you"
             out.append(RecItem(self.ids[i], float(scores[i]), reason, source))

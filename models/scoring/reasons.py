@@ -117,13 +117,26 @@ def top_reasons(
         (reasons_up, reasons_down), strongest first.
     """
     order = np.argsort(-contributions, kind="stable")
-    up = [i for i in order[:top] if contributions[i] > 0]
-    down = [i for i in order[::-1][:top] if contributions[i] < 0]
+    up = [(int(i), float(contributions[i])) for i in order[:top] if contributions[i] > 0]
+    down = [(int(i), float(contributions[i])) for i in order[::-1][:top] if contributions[i] < 0]
+    return (
+        reasons_at(up, values, names, kinds, templates, target),
+        reasons_at(down, values, names, kinds, templates, target),
+    )
 
-    def make(i: int) -> Reason:
+
+def reasons_at(
+    picks: list[tuple[int, float]],
+    values: list[Any],
+    names: list[str],
+    kinds: list[str],
+    templates: dict[str, str],
+    target: str = "the score",
+) -> list[Reason]:
+    """The reasons of picked (feature index, contribution) pairs, in their order."""
+    out = []
+    for i, c in picks:
         text = reason_text(names[i], kinds[i], values[i], templates.get(names[i]))
         value = None if is_missing(values[i]) else values[i]
-        c = float(contributions[i])
-        return Reason(names[i], value, c, with_direction(text, c, target))
-
-    return [make(int(i)) for i in up], [make(int(i)) for i in down]
+        out.append(Reason(names[i], value, c, with_direction(text, c, target)))
+    return out

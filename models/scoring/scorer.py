@@ -19,7 +19,8 @@ import pandas as pd
 from models.bundle import BundleError, Manifest, read_manifest
 from models.predictor import KeptPredictor
 from models.scoring.drift import drift as feature_drift
-from models.scoring.reasons import CATEGORICAL, NUMERIC, Reason
+from models.scoring.explained import pack, unpack
+from models.scoring.reasons import CATEGORICAL, NUMERIC, Reason, is_missing, reasons_at
 from models.scoring.reasons import top_reasons as explain
 from models.scoring.specs import (
     FeatureSpec,
@@ -143,15 +144,50 @@ class TabularScorer:
             raise BundleError(f"{bundle_dir}: kind {manifest.kind!r} is not a tabular score")
         return cls(bundle_dir, manifest)
 
-    def contributions(self, x: np.ndarray) -> np.ndarray:
-        """Blended log-odds contributions, shape (n, n_features + 1); the last column is bias."""
+    def contributions(self, x: np.ndarray, *, batch: bool = False) -> np.ndarray:
+        """Blended log-odds contributions, (n, n_features + 1), bias last; `batch=True`
+        (materialize) on every core (num_threads=0), a request on one (`KeptPredictor`)."""
         total = np.zeros((len(x), len(self.specs) + 1))
-        if self.predictor is not None:
+        if self.booster is not None and batch:
+            contrib = self.booster.predict(x, pred_contrib=True, num_threads=0)
+            total += self.weight * np.asarray(contrib)
+        elif self.predictor is not None:
             # num_threads=1: OpenMP limits set in the lifespan do not reach request threads.
             total += self.weight * self.predictor.predict(x, pred_contrib=True)
         if self.linear is not None:
             total += (1 - self.weight) * self.linear.contributions(x)
         return total
+
+    @property
+    def fingerprint(self) -> str:
+        """Identity of the bundle: explanations are reused only by the model that wrote them."""
+        m = self.manifest
+        return f"{m.kind}:{m.mlflow_run_id or ''}:{m.trained_at}"
+
+    def explain_records(self, records: list[dict[str, Any]]) -> list[bytes]:
+        """One blob per record (`models.scoring.explained`), encoded as a request's records are."""
+        if not records:
+            return []
+        x, _ = encode_records(records, self.specs)
+        return pack(self.contributions(x, batch=True))
+
+    def score_explained(
+        self, record: dict[str, Any], blob: bytes, top_reasons: int = 3
+    ) -> Scored | None:
+        """`score_records([record])[0]` from the record's blob; None if the blob cannot tell."""
+        found = unpack(blob, top_reasons, len(self.specs))
+        if found is None:
+            return None
+        prob = self.calibrator(np.asarray([found.logit], dtype=np.float64))
+        values = [record.get(name) for name in self.feature_names]
+        kinds = [s.kind for s in self.specs]
+        up, down = (
+            reasons_at(picks, values, self.feature_names, kinds, self.feature_text, self.target)
+            for picks in (found.up, found.down)
+        )
+        missing = [n for n, v in zip(self.feature_names, values, strict=True) if is_missing(v)]
+        tier, pct = self.tiers(prob)[0], float(self.percentiles(prob)[0])
+        return self._scored(prob, 0, (tier, pct), record, (up, down), missing)
 
     def raw_score(self, x: np.ndarray) -> np.ndarray:
         """Blended log-odds of an encoded matrix (before calibration)."""
@@ -198,8 +234,8 @@ class TabularScorer:
             return []
         contrib = self.contributions(x)
         prob = self.calibrator(contrib.sum(axis=1))
-        tiers, pct = self.tiers(prob), self.percentiles(prob)
         kinds = [s.kind for s in self.specs]
+        tiers, pct = self.tiers(prob), self.percentiles(prob)
         results = []
         for i, record in enumerate(records):
             values = [record.get(name) for name in self.feature_names]
@@ -212,19 +248,30 @@ class TabularScorer:
                 top_reasons,
                 self.target,
             )
-            results.append(
-                Scored(
-                    float(prob[i]),
-                    int(to_score(prob[i : i + 1])[0]),
-                    tiers[i],
-                    up,
-                    down,
-                    missing[i],
-                    None if np.isnan(pct[i]) else float(pct[i]),
-                    unseen_categories(record, self.specs),
-                )
-            )
+            rank = (tiers[i], float(pct[i]))
+            results.append(self._scored(prob, i, rank, record, (up, down), missing[i]))
         return results
+
+    def _scored(
+        self,
+        prob: np.ndarray,
+        i: int,
+        rank: tuple[str, float],
+        record: dict[str, Any],
+        reasons: tuple[list[Reason], list[Reason]],
+        missing: list[str],
+    ) -> Scored:
+        """Row `i`'s `Scored`, given its (tier, percentile) and (reasons up, reasons down)."""
+        tier, pct = rank
+        return Scored(
+            float(prob[i]),
+            int(to_score(prob[i : i + 1])[0]),
+            tier,
+            *reasons,
+            missing,
+            None if np.isnan(pct) else pct,
+            unseen_categories(record, self.specs),
+        )
 
 
 def to_score(probability: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ router = APIRouter(
 
 
 @router.get("/models", response_model=ModelsLoaded)
-def loaded_models(models: ModelsDep) -> ModelsLoaded:
+async def loaded_models(models: ModelsDep) -> ModelsLoaded:
     """The champion version each role serves in this worker, and why any failed to load."""
     return ModelsLoaded(models=models.versions(), errors=models.errors)
 

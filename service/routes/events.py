@@ -5,10 +5,13 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter, status
+from starlette.responses import Response
 
 from features.store import Event
 from service.deps import WRITE, ModelsDep, SettingsDep, StoreDep
 from service.errors import BadRequest
+from service.offload import sized
+from service.responses import json_model
 from service.schemas import (
     PROTECTED,
     UNAVAILABLE,
@@ -27,9 +30,9 @@ router = APIRouter(
 
 
 @router.post("/events", response_model=EventsAccepted, status_code=status.HTTP_202_ACCEPTED)
-def post_events(
+async def post_events(
     body: EventIn | EventBatchIn, store: StoreDep, models: ModelsDep, settings: SettingsDep
-) -> EventsAccepted:
+) -> Response:
     """Store one event or a batch; the next recommendations reflect them at once.
 
     Accepted (202) means stored in Redis twice: the customer's recent events, then (in one
@@ -42,7 +45,8 @@ def post_events(
         Event(e.customer_id, e.item_id, e.event_type, e.timestamp or now, e.quantity, e.amount)
         for e in incoming
     ]
-    store.append_events(events)
+    await sized(len(events), store.append_events, events)
     rec = models.recommender
     unknown = sorted({e.item_id for e in events if rec and not rec.model.has_item(e.item_id)})
-    return EventsAccepted(accepted=len(events), unknown_items=unknown)
+    accepted = EventsAccepted(accepted=len(events), unknown_items=unknown)
+    return json_model(accepted, status.HTTP_202_ACCEPTED)

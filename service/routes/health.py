@@ -13,13 +13,13 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", response_model=Health)
-def healthz() -> Health:
+async def healthz() -> Health:
     """The process is up."""
     return Health()
 
 
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
-def readyz(store: StoreDep, models: ModelsDep) -> JSONResponse:
+async def readyz(store: StoreDep, models: ModelsDep) -> JSONResponse:
     """Ready when Redis answers, a materialization is current, every champion is loaded and the
     cache holds the churn champion's features (else `errors` says what is missing)."""
     store_ok = store.ping()

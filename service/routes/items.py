@@ -6,10 +6,12 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from starlette.responses import Response
 
 from models.recommender.model import RecResult, UnknownItemError
 from service.deps import READ, RecommenderDep, SettingsDep
 from service.errors import BadRequest, NotFound
+from service.responses import json_model
 from service.schemas import NOT_FOUND, PROTECTED, UNAVAILABLE, Recommendations, RecommendedItem
 
 router = APIRouter(
@@ -24,24 +26,24 @@ K = Annotated[int, Query(ge=1, le=1000, description="How many items.")]
 
 
 @router.get("/{item_id}/similar", response_model=Recommendations, responses=NOT_FOUND)
-def similar(
+async def similar(
     item_id: ItemId, rec: RecommenderDep, settings: SettingsDep, k: K = 10
-) -> Recommendations:
+) -> Response:
     """Items most similar to this one (collaborative-filtering item factors)."""
     return _call(rec.model.similar_items, item_id, k, settings.max_k, rec.version)
 
 
 @router.get("/{item_id}/bought-together", response_model=Recommendations, responses=NOT_FOUND)
-def bought_together(
+async def bought_together(
     item_id: ItemId, rec: RecommenderDep, settings: SettingsDep, k: K = 10
-) -> Recommendations:
+) -> Response:
     """Items frequently bought with this one (cross-sell)."""
     return _call(rec.model.bought_together, item_id, k, settings.max_k, rec.version)
 
 
 def _call(
     method: Callable[[str, int], RecResult], item_id: str, k: int, max_k: int, version: str
-) -> Recommendations:
+) -> Response:
     if k > max_k:
         raise BadRequest(f"k must be at most {max_k}")
     try:
@@ -52,6 +54,8 @@ def _call(
         RecommendedItem(item_id=i.item_id, score=float(i.score), reason=i.reason, source=i.source)
         for i in result.items
     ]
-    return Recommendations(
-        item_id=item_id, items=items, fallback=result.fallback, model_version=version
+    return json_model(
+        Recommendations(
+            item_id=item_id, items=items, fallback=result.fallback, model_version=version
+        )
     )

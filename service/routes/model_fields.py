@@ -20,7 +20,7 @@ router = APIRouter(
 
 
 @router.get("/{role}", response_model=ModelInfo)
-def model_fields(
+async def model_fields(
     role: Annotated[Literal["churn", "lead"], Path(description="churn or lead")],
     models: ModelsDep,
 ) -> ModelInfo:

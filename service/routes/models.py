@@ -14,7 +14,7 @@ router = APIRouter(
 
 
 @router.get("/models", response_model=ModelsOverview)
-def list_models(store: StoreDep, models: ModelsDep, settings: SettingsDep) -> ModelsOverview:
+async def list_models(store: StoreDep, models: ModelsDep, settings: SettingsDep) -> ModelsOverview:
     """Each model's loaded version and the drift (PSI per feature) of the current population.
 
     Drift is computed by `valuechain materialize` against the training distributions stored in

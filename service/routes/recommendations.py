@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from starlette.responses import Response
 
 from models.recommender.model import RecFilters, RecResult
 from service.customer_state import recommend_for, upsell_for
 from service.deps import READ, MetricsDep, RecommenderDep, SettingsDep, StoreDep
 from service.errors import BadRequest
+from service.responses import json_model
 from service.schemas import PROTECTED, UNAVAILABLE, Recommendations, RecommendedItem
 
 router = APIRouter(
@@ -24,7 +26,7 @@ K = Annotated[int, Query(ge=1, le=1000, description="How many items (at most the
 
 
 @router.get("/{customer_id}/recommendations", response_model=Recommendations)
-def recommend(
+async def recommend(
     customer_id: CustomerId,
     store: StoreDep,
     rec: RecommenderDep,
@@ -43,7 +45,7 @@ def recommend(
             "trained with --include-purchased, for shops where customers reorder)."
         ),
     ] = None,
-) -> Recommendations:
+) -> Response:
     """ "Recommended for you": ranked items with a reason each; recent events count at once.
 
     While the cache is unavailable: popular items of the customer's segment, `fallback` set."""
@@ -56,23 +58,23 @@ def recommend(
     )
     max_events = settings.max_recent_events
     result = recommend_for(store, rec.model, customer_id, k, filters, max_events, metrics)
-    return _response(result, rec.version, customer_id=customer_id)
+    return json_model(_response(result, rec.version, customer_id=customer_id))
 
 
 @router.get("/{customer_id}/upsell", response_model=Recommendations)
-def upsell(
+async def upsell(
     customer_id: CustomerId,
     store: StoreDep,
     rec: RecommenderDep,
     settings: SettingsDep,
     metrics: MetricsDep,
     k: K = 5,
-) -> Recommendations:
+) -> Response:
     """Upgrade options: the same categories the customer buys, a higher price tier."""
     _check_k(k, settings.max_k)
     max_events = settings.max_recent_events
     result = upsell_for(store, rec.model, customer_id, k, max_events, metrics)
-    return _response(result, rec.version, customer_id=customer_id)
+    return json_model(_response(result, rec.version, customer_id=customer_id))
 
 
 def _check_k(k: int, max_k: int) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query
+from starlette.responses import Response
 
 from service.deps import READ, WRITE, CachedStoreDep, LeadDep, ServedChurnDep, SettingsDep
 from service.errors import BadRequest, NotFound
+from service.offload import sized
+from service.responses import json_model
 from service.schemas import (
     NOT_FOUND,
     PROTECTED,
@@ -19,7 +22,7 @@ from service.schemas import (
     ChurnScore,
     LeadScores,
 )
-from service.scoring import churn_scores, lead_scores
+from service.scoring import BATCH_KEY, churn_scores, lead_scores
 
 LEAD_BODY = (
     "One lead as a flat object of the lead model's fields, named as in its training table, plus "
@@ -34,12 +37,12 @@ router = APIRouter(prefix="/v1", tags=["scores"], responses={**UNAVAILABLE, **PR
 
 
 @router.get("/customers/at-risk", response_model=AtRisk, dependencies=[READ])
-def at_risk(
+async def at_risk(
     store: CachedStoreDep,
     churn: ServedChurnDep,
     settings: SettingsDep,
     limit: Annotated[int, Query(ge=1, le=10000, description="How many customers.")] = 50,
-) -> AtRisk:
+) -> Response:
     """Customers by churn risk, highest first, with reasons (for retention campaigns).
 
     The ranking is written by `valuechain materialize`: active customers of the built-in world,
@@ -47,9 +50,9 @@ def at_risk(
     if limit > settings.max_batch:
         raise BadRequest(f"limit must be at most {settings.max_batch}")
     ids = [cid for cid, _ in store.top_ranking("churn", limit)]
-    found, _ = churn_scores(store, churn, ids)
+    found, _ = await sized(len(ids), churn_scores, store, churn, ids)
     found.sort(key=lambda s: s.probability, reverse=True)
-    return AtRisk(customers=found, model_version=churn.version)
+    return json_model(AtRisk(customers=found, model_version=churn.version))
 
 
 @router.get(
@@ -58,36 +61,38 @@ def at_risk(
     responses=NOT_FOUND,
     dependencies=[READ],
 )
-def churn_one(
+async def churn_one(
     customer_id: Annotated[str, Path(min_length=1, max_length=200)],
     store: CachedStoreDep,
     churn: ServedChurnDep,
-) -> ChurnScore:
+) -> Response:
     """Churn probability, risk tier and the reasons behind it for one customer."""
     found, missing = churn_scores(store, churn, [customer_id])
     if missing:
         raise NotFound(f"customer {customer_id!r} is not in the feature cache")
-    return found[0]
+    return json_model(found[0])
 
 
 @router.post("/churn/score", response_model=ChurnBatch, responses=WITH_BODY, dependencies=[READ])
-def churn_batch(
+async def churn_batch(
     body: ChurnBatchRequest, store: CachedStoreDep, churn: ServedChurnDep, settings: SettingsDep
-) -> ChurnBatch:
+) -> Response:
     """Churn scores for a batch of customer ids; unknown ids are listed, not fatal."""
     if len(body.customer_ids) > settings.max_batch:
         raise BadRequest(
             f"at most {settings.max_batch} customer_ids per request, got {len(body.customer_ids)}"
         )
-    found, missing = churn_scores(store, churn, body.customer_ids)
-    return ChurnBatch(results=found, not_found=missing, model_version=churn.version)
+    ids = body.customer_ids
+    found, missing = await sized(len(ids), churn_scores, store, churn, ids)
+    return json_model(ChurnBatch(results=found, not_found=missing, model_version=churn.version))
 
 
 @router.post("/leads/score", response_model=LeadScores, responses=WITH_BODY, dependencies=[WRITE])
-def score_leads(
+async def score_leads(
     body: Annotated[dict[str, Any], Body(description=LEAD_BODY)],
     lead: LeadDep,
     settings: SettingsDep,
-) -> LeadScores:
+) -> Response:
     """Score one lead or a batch on the lead model's own fields: probability, grade, reasons."""
-    return lead_scores(lead, body, settings.max_batch)
+    rows = len(body[BATCH_KEY]) if isinstance(body.get(BATCH_KEY), list) else 1
+    return json_model(await sized(rows, lead_scores, lead, body, settings.max_batch))

@@ -6,6 +6,9 @@ import httpx
 import pandas as pd
 import pytest
 
+from features.redis_store import RedisOnlineStore
+from models.champions import load_models
+from service.scoring import TOP_REASONS, churn_scored
 from tests.integration.conftest import World
 
 pytestmark = pytest.mark.integration
@@ -68,6 +71,35 @@ def test_churn_for_a_known_customer(api: httpx.Client, buyer: str) -> None:
     assert body["risk_tier"] in {"high", "medium", "low"}
     assert body["model_version"] == "1" and body["as_of"]
     assert body["reasons_up"] or body["reasons_down"]
+
+
+def test_churn_answers_come_explained_from_the_cache_as_live_scoring_would(
+    api: httpx.Client, world: World, buyer: str
+) -> None:
+    """Materialize explained every customer with the champion the API loaded: the answer is
+    read from the cache (no SHAP per request) and equals scoring the cached features now."""
+    churn = load_models(world.settings).churn
+    assert churn is not None
+    store = RedisOnlineStore.from_url(world.settings.redis_url, prefix=world.settings.key_prefix)
+    try:
+        meta, (record,) = store.read_meta(), store.read_customers([buyer])
+    finally:
+        store.close()
+    assert meta["explained"] == {"churn": churn.model.fingerprint}
+    assert "churn" in record.explained
+    live = churn.model.score_records([record.features], top_reasons=TOP_REASONS)[0]
+    body = api.get(f"/v1/customers/{buyer}/churn").json()
+    assert body["probability"] == pytest.approx(live.probability, rel=1e-9)
+    assert (body["score"], body["risk_tier"]) == (live.score, live.tier)
+    for key, reasons in (("reasons_up", live.reasons_up), ("reasons_down", live.reasons_down)):
+        assert [(r["feature"], r["text"]) for r in body[key]] == [
+            (r.feature, r.text) for r in reasons
+        ]
+    # A champion other than the one that explained the cache scores the same features live.
+    stale = dict(meta, explained={"churn": "churn:another-run:2020-01-01"})
+    (again,) = churn_scored(churn, [record], stale)
+    assert again.probability == pytest.approx(live.probability, rel=1e-12)
+    assert [r.text for r in again.reasons_up] == [r.text for r in live.reasons_up]
 
 
 def test_unknown_customer_churn_is_404_with_a_message(api: httpx.Client) -> None:

@@ -1,0 +1,17 @@
+"""Responses serialised once.
+
+A route that returns a pydantic model has FastAPI check it against `response_model`, dump it to
+Python objects and encode those with the standard `json` module. The hot routes build their
+(already validated) model and return it as JSON bytes straight from pydantic-core instead; the
+route's `response_model` stays, so the OpenAPI document is unchanged.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from starlette.responses import Response
+
+
+def json_model(model: BaseModel, status_code: int = 200) -> Response:
+    """`model` as `application/json`, encoded once by pydantic-core."""
+    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
