@@ -65,6 +65,7 @@ class Fit:
     candidates: dict[str, float]
     choice: dict[str, Any] | None  # the LightGBM configuration ({} = library default)
     cross_validated: bool
+    searched: dict[str, float] = field(default_factory=dict)  # AUC on the search folds
 
 
 def fit_models(
@@ -115,6 +116,7 @@ def fit_models(
         sel.candidates,
         sel.choice,
         cross_validated,
+        sel.search_candidates,
     )
 
 

@@ -43,7 +43,8 @@ class Selection:
     val_auc: float
     candidates: dict[str, float]
     trials: list[tune.CvResult] = field(default_factory=list)
-    search_candidates: dict[str, float] = field(default_factory=dict)  # on the search folds
+    # The plain candidates' AUC on the search folds, when others (`check`) judged them; else {}.
+    search_candidates: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -82,9 +83,12 @@ def select_model(
     searched = {b.name: _mean_auc(y_val, b.raw) for b in boosters}
     if c is not None:
         searched[LOGISTIC] = _mean_auc(y_val, lin_raw)
-    if check is not None:
+    if check is None:
+        searched = {}
+    else:
         boosters, lin_raw = _rescore(x, y, check, specs, boosters, c, threads, seed, max_rounds)
         y_val = [y[f.val] for f in check]
+        logger.info("search-fold AUC: %s", searched)
     candidates = {b.name: _mean_auc(y_val, b.raw) for b in boosters}
     options: list[tuple[str, _Scored | None, float, float | None]]
     options = [(b.name, b, 1.0, None) for b in boosters]
@@ -95,7 +99,6 @@ def select_model(
             w, candidates[f"{b.name} + logistic blend"] = _best_weight(y_val, b.raw, lin_raw)
             options.append((f"{b.name} + logistic blend", b, w, c))
     name, booster, weight, chosen_c = max(options, key=lambda o: candidates[o[0]])
-    logger.info("search-fold AUC: %s", searched)
     logger.info("validation AUC by candidate: %s; chosen %s (w=%g)", candidates, name, weight)
     return Selection(
         name,

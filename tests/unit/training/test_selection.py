@@ -93,6 +93,7 @@ def test_every_candidate_competes_and_the_best_wins() -> None:
     assert sel.val_auc >= max(sel.candidates[DEFAULT_LGBM], sel.candidates[LOGISTIC])
     assert sel.weight in BLEND_WEIGHTS and BLEND_WEIGHTS[0] == 0.0 and BLEND_WEIGHTS[-1] == 1.0
     assert len(sel.trials) == 2
+    assert sel.search_candidates == {}  # no check folds: the search folds judged
     # The signal is linear in the log-odds: the logistic model must carry weight.
     assert sel.weight < 1 and sel.linear_c is not None
 
