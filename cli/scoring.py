@@ -172,7 +172,7 @@ def _train(kind: str, options: dict[str, Any]) -> None:
     except _ERRORS as exc:
         raise fail(str(exc)) from exc
     report.summary(kind, result.metrics, result.params, run.info.run_id)
-    report.selection(result.candidates, result.params["chosen"])
+    report.selection(result.candidates, result.params["chosen"], result.searched)
     report.promotion(version, promotion)
 
 

@@ -30,13 +30,20 @@ def summary(kind: str, metrics: dict[str, float], params: dict[str, Any], run_id
     )
 
 
-def selection(candidates: dict[str, float], chosen: str) -> None:
-    """Every candidate's validation ROC-AUC, the simple baselines among them."""
-    table = Table(title="candidates (validation ROC-AUC, mean over the selection folds)")
+def selection(candidates: dict[str, float], chosen: str, searched: dict[str, float]) -> None:
+    """Every candidate's validation ROC-AUC, the simple baselines among them; beside it, when
+    the candidates were judged on check folds, the plain candidates' AUC on the search folds."""
+    judged = "check folds" if searched else "selection folds"
+    table = Table(title=f"candidates (validation ROC-AUC, mean over the {judged})")
     table.add_column("candidate")
     table.add_column("ROC-AUC", justify="right")
+    if judged == "check folds":
+        table.add_column("search folds", justify="right")
     for name, auc in candidates.items():
-        table.add_row(f"{name} (chosen)" if name == chosen else name, f"{auc:.4f}")
+        row = [f"{name} (chosen)" if name == chosen else name, f"{auc:.4f}"]
+        if judged == "check folds":
+            row.append(f"{searched[name]:.4f}" if name in searched else "")
+        table.add_row(*row)
     console.print(table)
 
 

@@ -18,7 +18,14 @@ import numpy as np
 from models.scoring.reasons import CATEGORICAL
 from training.scoring import linear, tune
 from training.scoring.select import Selection, select_model
-from training.scoring.split import CV_FOLDS, CV_REPEATS, Fold, Splits, selection_folds
+from training.scoring.split import (
+    CV_FOLDS,
+    CV_REPEATS,
+    Fold,
+    Splits,
+    check_folds,
+    selection_folds,
+)
 from training.scoring.table import TableSpec
 
 logger = logging.getLogger(__name__)
@@ -58,6 +65,7 @@ class Fit:
     candidates: dict[str, float]
     choice: dict[str, Any] | None  # the LightGBM configuration ({} = library default)
     cross_validated: bool
+    searched: dict[str, float] = field(default_factory=dict)  # AUC on the search folds
 
 
 def fit_models(
@@ -72,6 +80,7 @@ def fit_models(
         folds,
         specs,
         config.n_trials,
+        check=check_folds(y, splits, config.seed),
         allow_linear=config.allow_linear,
         threads=config.threads,
         seed=config.seed,
@@ -95,6 +104,7 @@ def fit_models(
         "dask_workers": dask_workers,
     }
     val_metrics = {f"auc_{_slug(k)}": v for k, v in sel.candidates.items()}
+    val_metrics.update({f"auc_search_{_slug(k)}": v for k, v in sel.search_candidates.items()})
     val_metrics["auc_chosen"] = sel.val_auc
     return Fit(
         sel.weight,
@@ -106,6 +116,7 @@ def fit_models(
         sel.candidates,
         sel.choice,
         cross_validated,
+        sel.search_candidates,
     )
 
 
@@ -181,7 +192,8 @@ def fit_threads(requested: int, rows: int) -> int:
 
 def _selection_name(folds: list[Fold], cross_validated: bool) -> str:
     if cross_validated:
-        return f"repeated stratified {CV_FOLDS}-fold x{CV_REPEATS}"
+        kfold = f"repeated stratified {CV_FOLDS}-fold x{CV_REPEATS}"
+        return f"{kfold}: searched on one shuffle, candidates judged on a second"
     return f"validation slice ({len(folds[0].fit)} fit / {len(folds[0].val)} validation rows)"
 
 

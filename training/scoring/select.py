@@ -5,6 +5,11 @@ blend adds the LightGBM and logistic log-odds with a weight w in [0, 1] (1 = Lig
 0 = logistic alone), chosen on those out-of-fold predictions; the bundle serves it as
 `model.txt` + `linear.json` + weight. Because the plain candidates are themselves in the running,
 the winner's validation AUC is never below the default LightGBM's or the logistic model's.
+
+With `check` folds (small tables: a second repeated k-fold, shuffled differently) the search
+and the logistic C are chosen on `folds`, and every candidate is then refitted and judged on
+`check`: the best of N trials' mean on the folds that picked it is biased upwards (the
+winner's curse), so the tuned model is compared with the default one where neither was chosen.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ class Selection:
     val_auc: float
     candidates: dict[str, float]
     trials: list[tune.CvResult] = field(default_factory=list)
+    # The plain candidates' AUC on the search folds, when others (`check`) judged them; else {}.
+    search_candidates: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -55,12 +62,14 @@ def select_model(
     specs: list[FeatureSpec],
     n_trials: int,
     *,
+    check: list[Fold] | None = None,
     allow_linear: bool = True,
     threads: int = 1,
     seed: int = 0,
     max_rounds: int = tune.MAX_ROUNDS,
 ) -> Selection:
-    """Score every candidate on `folds` and return the best (ties: the simpler, listed first)."""
+    """Search on `folds`, judge every candidate on `check` (or on `folds` when None) and return
+    the best (ties: the simpler, listed first)."""
     cats = [j for j, s in enumerate(specs) if s.kind == "categorical"]
     data = tune.fold_data(x, y, folds, cats)
     default = tune.cross_validate({}, data, threads, seed)
@@ -69,12 +78,21 @@ def select_model(
     if trials:
         best = trials[0]
         boosters.append(_Scored(TUNED_LGBM, best.choice, best.best_iteration, best.raw))
+    c, lin_raw = _linear_cv(x, y, folds, specs) if allow_linear else (None, [])
     y_val = [y[f.val] for f in folds]
+    searched = {b.name: _mean_auc(y_val, b.raw) for b in boosters}
+    if c is not None:
+        searched[LOGISTIC] = _mean_auc(y_val, lin_raw)
+    if check is None:
+        searched = {}
+    else:
+        boosters, lin_raw = _rescore(x, y, check, specs, boosters, c, threads, seed, max_rounds)
+        y_val = [y[f.val] for f in check]
+        logger.info("search-fold AUC: %s", searched)
     candidates = {b.name: _mean_auc(y_val, b.raw) for b in boosters}
     options: list[tuple[str, _Scored | None, float, float | None]]
     options = [(b.name, b, 1.0, None) for b in boosters]
-    if allow_linear:
-        c, lin_raw = _linear_cv(x, y, folds, specs)
+    if c is not None:
         candidates[LOGISTIC] = _mean_auc(y_val, lin_raw)
         options.append((LOGISTIC, None, 0.0, c))
         for b in boosters:
@@ -91,7 +109,37 @@ def select_model(
         candidates[name],
         candidates,
         trials,
+        searched,
     )
+
+
+def _rescore(
+    x: np.ndarray,
+    y: np.ndarray,
+    check: list[Fold],
+    specs: list[FeatureSpec],
+    boosters: list[_Scored],
+    c: float | None,
+    threads: int,
+    seed: int,
+    max_rounds: int,
+) -> tuple[list[_Scored], list[np.ndarray]]:
+    """Each LightGBM candidate (its configuration as chosen) and the logistic model at its
+    chosen C, refitted on the `check` folds: their out-of-fold raw scores there. The rounds
+    stay those of the search folds (the final fit's)."""
+    cats = [j for j, s in enumerate(specs) if s.kind == "categorical"]
+    data = tune.fold_data(x, y, check, cats)
+    rescored = [
+        _Scored(
+            b.name,
+            b.choice,
+            b.rounds,
+            tune.cross_validate(b.choice or {}, data, threads, seed, max_rounds).raw,
+        )
+        for b in boosters
+    ]
+    lin_raw = [] if c is None else _linear_fold_raw(x, y, check, specs, c)
+    return rescored, lin_raw
 
 
 def fast_auc(y: np.ndarray, score: np.ndarray) -> float:
@@ -116,16 +164,23 @@ def _linear_cv(
     y_val = [y[f.val] for f in folds]
     best: tuple[float, float, list[np.ndarray]] | None = None
     for c in linear.C_GRID:
-        raw = [
-            linear.linear_raw(linear.fit_linear(x[f.fit], y[f.fit], specs, c), specs, x[f.val])
-            for f in folds
-        ]
+        raw = _linear_fold_raw(x, y, folds, specs, c)
         auc = _mean_auc(y_val, raw)
         logger.info("logistic C=%g: mean validation AUC %.4f", c, auc)
         if best is None or auc > best[1]:
             best = (c, auc, raw)
     assert best is not None
     return best[0], best[2]
+
+
+def _linear_fold_raw(
+    x: np.ndarray, y: np.ndarray, folds: list[Fold], specs: list[FeatureSpec], c: float
+) -> list[np.ndarray]:
+    """Out-of-fold log-odds of the logistic model at regularization C."""
+    return [
+        linear.linear_raw(linear.fit_linear(x[f.fit], y[f.fit], specs, c), specs, x[f.val])
+        for f in folds
+    ]
 
 
 def _best_weight(

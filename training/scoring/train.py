@@ -61,6 +61,7 @@ class TrainResult:
     holdout: tuple[np.ndarray, np.ndarray]  # (labels, out-of-fold calibrated probabilities)
     holdout_rows: np.ndarray  # positions of the held-out calibration rows in the training frame
     candidates: dict[str, float]  # validation AUC of every candidate
+    searched: dict[str, float]  # AUC of the plain candidates on the search folds
 
 
 def train_scorer(df: pd.DataFrame, config: TrainConfig, bundle_dir: Path) -> TrainResult:
@@ -115,6 +116,7 @@ def train_scorer(df: pd.DataFrame, config: TrainConfig, bundle_dir: Path) -> Tra
         (y_cal, oof),
         splits.calibration,
         fit.candidates,
+        fit.searched,
     )
 
 
