@@ -16,6 +16,7 @@ are kept and skipped when read, as `top_reasons` skips them.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ class Explained:
     down: list[tuple[int, float]]
 
 
+@functools.lru_cache(maxsize=8)
 def _row_dtype(top: int) -> np.dtype[Any]:
     pair = [("index", "<u2"), ("contribution", "<f8")]
     return np.dtype([("top", "u1"), ("logit", "<f8"), ("up", pair, (top,)), ("down", pair, (top,))])

@@ -60,13 +60,14 @@ class Calibrator:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
         self.method = str(spec.get("method", "sigmoid"))
+        self._knots = (np.asarray(spec.get("x", [])), np.asarray(spec.get("y", [])))
 
     def __call__(self, raw: np.ndarray) -> np.ndarray:
         """Probabilities of raw log-odds scores."""
         if self.method == "platt":
             p = _sigmoid(self.spec["a"] * raw + self.spec["b"])
         elif self.method == "isotonic":
-            p = np.interp(raw, np.asarray(self.spec["x"]), np.asarray(self.spec["y"]))
+            p = np.interp(raw, *self._knots)
         else:
             p = _sigmoid(raw)
         clipped: np.ndarray = np.clip(p, 1e-6, 1 - 1e-6)
