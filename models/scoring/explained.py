@@ -8,10 +8,11 @@ contributions each way. `TabularScorer.score_explained` turns those into the ans
 `score_records` gives (the same probability, tier, percentile and reasons) when the cache version
 was explained by the loaded champion (`TabularScorer.fingerprint`); otherwise the API scores live.
 
-A blob is `<B` (how many reasons each way it keeps, `top`), `<d` (log-odds), then `top` (index
-`<u2`, contribution `<d`) pairs for the strongest positive contributions and `top` for the
-strongest negative ones, in the order `reasons.top_reasons` picks them. Entries of the wrong sign
-are kept and skipped when read, as `top_reasons` skips them.
+A blob is `<B` (how many reasons each way it keeps, `top`), `<d` log-odds, `<d` calibrated
+probability, `<d` population percentile (NaN when the bundle has none), `<B` tier index, then
+`top` (index `<u2`, contribution `<d`) pairs for the strongest positive contributions and `top`
+for the strongest negative ones, in the order `reasons.top_reasons` picks them. Entries of the
+wrong sign are kept and skipped when read, as `top_reasons` skips them.
 """
 
 from __future__ import annotations
@@ -28,9 +29,13 @@ EXPLAINED_REASONS = 5
 
 @dataclass(frozen=True)
 class Explained:
-    """One entity's log-odds and its strongest contributions, as (feature index, log-odds)."""
+    """One entity's score (log-odds, probability, percentile or None, tier index) and its
+    strongest contributions, as (feature index, log-odds)."""
 
     logit: float
+    probability: float
+    percentile: float | None
+    tier: int
     up: list[tuple[int, float]]
     down: list[tuple[int, float]]
 
@@ -38,11 +43,17 @@ class Explained:
 @functools.lru_cache(maxsize=8)
 def _row_dtype(top: int) -> np.dtype[Any]:
     pair = [("index", "<u2"), ("contribution", "<f8")]
-    return np.dtype([("top", "u1"), ("logit", "<f8"), ("up", pair, (top,)), ("down", pair, (top,))])
+    score = [("logit", "<f8"), ("probability", "<f8"), ("percentile", "<f8"), ("tier", "u1")]
+    return np.dtype([("top", "u1"), *score, ("up", pair, (top,)), ("down", pair, (top,))])
 
 
-def pack(contributions: np.ndarray, top: int = EXPLAINED_REASONS) -> list[bytes]:
-    """One blob per row of `contributions` (n, n_features + 1; the last column is the bias)."""
+def pack(
+    contributions: np.ndarray,
+    scored: tuple[np.ndarray, np.ndarray, np.ndarray],
+    top: int = EXPLAINED_REASONS,
+) -> list[bytes]:
+    """One blob per row of `contributions` (n, n_features + 1; the last column is the bias) and
+    of `scored`: (calibrated probability, percentile, tier index) per row."""
     features = contributions[:, :-1]
     if features.shape[1] > np.iinfo(np.uint16).max:
         raise ValueError(f"{features.shape[1]} features: too many to explain ahead of time")
@@ -51,6 +62,7 @@ def pack(contributions: np.ndarray, top: int = EXPLAINED_REASONS) -> list[bytes]
     rows = np.zeros(len(features), dtype=_row_dtype(top))
     rows["top"] = top
     rows["logit"] = contributions.sum(axis=1)
+    rows["probability"], rows["percentile"], rows["tier"] = scored
     for name, picks in (("up", order[:, :top]), ("down", order[:, ::-1][:, :top])):
         rows[name]["index"] = picks
         rows[name]["contribution"] = np.take_along_axis(features, picks, axis=1)
@@ -68,8 +80,12 @@ def unpack(blob: bytes, top: int, n_features: int) -> Explained | None:
     for name in ("up", "down"):
         part = row[name][:top]
         pairs[name] = list(zip(part["index"].tolist(), part["contribution"].tolist(), strict=True))
+    pct = float(row["percentile"])
     return Explained(
         float(row["logit"]),
+        float(row["probability"]),
+        None if np.isnan(pct) else pct,
+        int(row["tier"]),
         [(i, c) for i, c in pairs["up"] if c > 0 and i < n_features],
         [(i, c) for i, c in pairs["down"] if c < 0 and i < n_features],
     )

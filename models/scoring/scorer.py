@@ -114,6 +114,7 @@ class TabularScorer:
         self.kind = manifest.kind
         self.specs = specs_from_details(details)
         self.feature_names = [s.name for s in self.specs]
+        self.kinds = [s.kind for s in self.specs]
         self.id_col: str | None = details.get("id_col")
         self.feature_text: dict[str, str] = dict(details.get("feature_text", {}))
         self.tier_rule = Tiers(details["tiers"])
@@ -170,7 +171,9 @@ class TabularScorer:
         if not records:
             return []
         x, _ = encode_records(records, self.specs)
-        return pack(self.contributions(x, batch=True))
+        contrib = self.contributions(x, batch=True)
+        prob = self.calibrator(contrib.sum(axis=1))
+        return pack(contrib, (prob, self.percentiles(prob), self.tier_rule.indices(prob)))
 
     def score_explained(
         self, record: dict[str, Any], blob: bytes, top_reasons: int = 3
@@ -179,16 +182,14 @@ class TabularScorer:
         found = unpack(blob, top_reasons, len(self.specs))
         if found is None:
             return None
-        prob = self.calibrator(np.asarray([found.logit], dtype=np.float64))
-        values = [record.get(name) for name in self.feature_names]
-        kinds = [s.kind for s in self.specs]
+        values, names = [record.get(name) for name in self.feature_names], self.feature_names
         up, down = (
-            reasons_at(picks, values, self.feature_names, kinds, self.feature_text, self.target)
+            reasons_at(picks, values, names, self.kinds, self.feature_text, self.target)
             for picks in (found.up, found.down)
         )
-        missing = [n for n, v in zip(self.feature_names, values, strict=True) if is_missing(v)]
-        tier, pct = self.tiers(prob)[0], float(self.percentiles(prob)[0])
-        return self._scored(prob, 0, (tier, pct), record, (up, down), missing)
+        missing = [n for n, v in zip(names, values, strict=True) if is_missing(v)]
+        rank = (self.tier_names[found.tier], found.percentile)
+        return self._scored(np.asarray([found.probability]), 0, rank, record, (up, down), missing)
 
     def raw_score(self, x: np.ndarray) -> np.ndarray:
         """Blended log-odds of an encoded matrix (before calibration)."""
@@ -235,7 +236,6 @@ class TabularScorer:
             return []
         contrib = self.contributions(x)
         prob = self.calibrator(contrib.sum(axis=1))
-        kinds = [s.kind for s in self.specs]
         tiers, pct = self.tiers(prob), self.percentiles(prob)
         results = []
         for i, record in enumerate(records):
@@ -244,7 +244,7 @@ class TabularScorer:
                 contrib[i, :-1],
                 values,
                 self.feature_names,
-                kinds,
+                self.kinds,
                 self.feature_text,
                 top_reasons,
                 self.target,
@@ -257,7 +257,7 @@ class TabularScorer:
         self,
         prob: np.ndarray,
         i: int,
-        rank: tuple[str, float],
+        rank: tuple[str, float | None],
         record: dict[str, Any],
         reasons: tuple[list[Reason], list[Reason]],
         missing: list[str],
@@ -270,7 +270,7 @@ class TabularScorer:
             tier,
             *reasons,
             missing,
-            None if np.isnan(pct) else pct,
+            None if pct is None or np.isnan(pct) else pct,
             unseen_categories(record, self.specs),
         )
 
