@@ -52,7 +52,7 @@ def materialize(
     value_table: pd.DataFrame | None = None,
     model_versions: dict[str, str | None] | None = None,
     progress: Callable[[int, int], None] | None = None,
-    explain_max: int = 250_000,
+    explain_max: int = 50_000,
 ) -> MaterializeReport:
     """Write one cache version for every customer and make it current.
 

@@ -86,7 +86,7 @@ def materialize_own(
     as_of: str | None = None,
     model_versions: dict[str, str | None] | None = None,
     progress: Callable[[int, int], None] | None = None,
-    explain_max: int = 250_000,
+    explain_max: int = 50_000,
 ) -> MaterializeReport:
     """Write a new cache version of `features` rows and/or the customers in `customer_ids`.
 
