@@ -201,7 +201,10 @@ def _value_rows(value_table: pd.DataFrame, positions: np.ndarray, index: pd.Inde
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as plain dicts with JSON-safe values (NaN/NA -> None, numpy -> Python).
+    """Rows as plain dicts with JSON-safe values (NaN/NA/+-inf -> None, numpy -> Python).
+
+    JSON has no infinity (orjson writes null), so the values are those the cache returns: churn
+    reasons explained from them (`feature_rows`) match what the API computes from the cache.
 
     Converted column by column (one numpy pass per numeric or string column) rather than cell
     by cell: about 5x faster, which matters at a million customers.
@@ -220,8 +223,8 @@ def _column_values(col: pd.Series) -> list[Any]:
         fill = np.zeros((), np_dtype).item()
         array = col.to_numpy(dtype=np_dtype, na_value=fill)
         missing = col.isna().to_numpy(dtype=bool)
-        if np_dtype.kind == "f":
-            missing = missing | np.isnan(array)
+        if np_dtype.kind == "f":  # +-inf too: JSON (the cache) has no infinity, orjson writes null
+            missing = missing | ~np.isfinite(array)
         return _with_none(array.tolist(), missing)
     if pd.api.types.is_string_dtype(col.dtype) and col.dtype != object:
         return _with_none(col.to_numpy(dtype=object).tolist(), col.isna().to_numpy(dtype=bool))
@@ -251,12 +254,12 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if value is None or value is pd.NA or value is pd.NaT:
         return None
-    if isinstance(value, float) and math.isnan(value):
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
     if hasattr(value, "item"):
-        return value.item()
+        return _plain(value.item())  # a numpy scalar's Python value (float32 inf included)
     return value
 
 
