@@ -2,8 +2,9 @@
 
 Per-request SHAP (`pred_contrib`) is the dearest step of a churn answer: on a few-hundred-tree
 booster it costs about 25 times a plain predict, more than the rest of the request. A cached
-customer's features change only with a new cache version, so materialize explains every customer
-in batches (on all cores) and stores, per customer, the blended log-odds and the strongest
+customer's features change only with a new cache version, so materialize explains up to
+`EXPLAIN_MAX` customers (all when they fit, else the riskiest active ones; `features.explained`) in
+batches on all cores and stores, per customer, the blended log-odds and the strongest
 contributions each way. `TabularScorer.score_explained` turns those into the answer
 `score_records` gives (the same probability, tier, percentile and reasons) when the cache version
 was explained by the loaded champion (`TabularScorer.fingerprint`); otherwise the API scores live.
