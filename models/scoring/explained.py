@@ -9,7 +9,9 @@ contributions each way. `TabularScorer.score_explained` turns those into the ans
 `score_records` gives (the same probability, tier, percentile and reasons) when the cache version
 was explained by the loaded champion (`TabularScorer.fingerprint`); otherwise the API scores live.
 
-A blob is `<B` (how many reasons each way it keeps, `top`), `<d` (log-odds), then `top` (index
+A blob is `<B` (how many reasons each way it keeps, `top`), `<u8` (the explaining bundle: the
+first 8 bytes of the SHA-256 of its fingerprint, so a blob is never read by another bundle, even
+when records and metadata come from two cache versions), `<d` (log-odds), then `top` (index
 `<u2`, contribution `<d`) pairs for the strongest positive contributions and `top` for the
 strongest negative ones, in the order `reasons.top_reasons` picks them. Entries of the wrong sign
 are kept and skipped when read, as `top_reasons` skips them.
@@ -17,6 +19,7 @@ are kept and skipped when read, as `top_reasons` skips them.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,13 +38,20 @@ class Explained:
     down: list[tuple[int, float]]
 
 
+def model_key(fingerprint: str) -> int:
+    """The 64-bit key of a bundle's fingerprint that its blobs carry."""
+    return int.from_bytes(hashlib.sha256(fingerprint.encode()).digest()[:8], "little")
+
+
 def _row_dtype(top: int) -> np.dtype[Any]:
     pair = [("index", "<u2"), ("contribution", "<f8")]
-    return np.dtype([("top", "u1"), ("logit", "<f8"), ("up", pair, (top,)), ("down", pair, (top,))])
+    fields = [("top", "u1"), ("model", "<u8"), ("logit", "<f8")]
+    return np.dtype([*fields, ("up", pair, (top,)), ("down", pair, (top,))])
 
 
-def pack(contributions: np.ndarray, top: int = EXPLAINED_REASONS) -> list[bytes]:
-    """One blob per row of `contributions` (n, n_features + 1; the last column is the bias)."""
+def pack(contributions: np.ndarray, model: int, top: int = EXPLAINED_REASONS) -> list[bytes]:
+    """One blob per row of `contributions` (n, n_features + 1; the last column is the bias) of
+    the bundle whose `model_key` is `model`."""
     features = contributions[:, :-1]
     if features.shape[1] > np.iinfo(np.uint16).max:
         raise ValueError(f"{features.shape[1]} features: too many to explain ahead of time")
@@ -49,6 +59,7 @@ def pack(contributions: np.ndarray, top: int = EXPLAINED_REASONS) -> list[bytes]
     order = np.argsort(-features, axis=1, kind="stable")
     rows = np.zeros(len(features), dtype=_row_dtype(top))
     rows["top"] = top
+    rows["model"] = model
     rows["logit"] = contributions.sum(axis=1)
     for name, picks in (("up", order[:, :top]), ("down", order[:, ::-1][:, :top])):
         rows[name]["index"] = picks
@@ -57,12 +68,15 @@ def pack(contributions: np.ndarray, top: int = EXPLAINED_REASONS) -> list[bytes]
     return [buffer[i * size : (i + 1) * size] for i in range(len(rows))]
 
 
-def unpack(blob: bytes, top: int, n_features: int) -> Explained | None:
-    """The `top` reasons each way of a blob; None when it keeps fewer or is not a blob."""
+def unpack(blob: bytes, top: int, n_features: int, model: int) -> Explained | None:
+    """The `top` reasons each way of a blob; None when it keeps fewer, is not a blob or another
+    bundle (`model_key`) than `model` wrote it."""
     kept = blob[0] if blob else 0
     if kept < min(top, n_features) or len(blob) != _row_dtype(kept).itemsize:
         return None
     row = np.frombuffer(blob, dtype=_row_dtype(kept))[0]
+    if int(row["model"]) != model:
+        return None
     pairs = {}
     for name in ("up", "down"):
         part = row[name][:top]

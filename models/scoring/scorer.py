@@ -19,7 +19,7 @@ import pandas as pd
 from models.bundle import BundleError, Manifest, read_manifest
 from models.predictor import KeptPredictor
 from models.scoring.drift import drift as feature_drift
-from models.scoring.explained import pack, unpack
+from models.scoring.explained import model_key, pack, unpack
 from models.scoring.reasons import CATEGORICAL, NUMERIC, Reason, is_missing, reasons_at
 from models.scoring.reasons import top_reasons as explain
 from models.scoring.specs import (
@@ -169,13 +169,13 @@ class TabularScorer:
         if not records:
             return []
         x, _ = encode_records(records, self.specs)
-        return pack(self.contributions(x, batch=True))
+        return pack(self.contributions(x, batch=True), model_key(self.fingerprint))
 
     def score_explained(
         self, record: dict[str, Any], blob: bytes, top_reasons: int = 3
     ) -> Scored | None:
         """`score_records([record])[0]` from the record's blob; None if the blob cannot tell."""
-        found = unpack(blob, top_reasons, len(self.specs))
+        found = unpack(blob, top_reasons, len(self.specs), model_key(self.fingerprint))
         if found is None:
             return None
         prob = self.calibrator(np.asarray([found.logit], dtype=np.float64))

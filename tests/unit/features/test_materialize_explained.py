@@ -62,3 +62,21 @@ def test_a_non_numeric_feature_is_a_data_error_naming_the_file(
     with pytest.raises(DataError, match=r"t\.csv.*cannot score the churn model's features"):
         materialize_own(store, table, source="t.csv", churn=scorer, explain_max=explain_max)
     assert store.current_version() is None
+
+
+def test_a_blob_of_another_bundle_is_not_served_whatever_the_meta_says(
+    store: RedisOnlineStore, scorer: TabularScorer, tmp_path: Path
+) -> None:
+    # Records and meta are two reads: across a new cache version (after a promotion) the records
+    # can come from a version explained by the old champion while the meta names the loaded one.
+    config = TrainConfig("churn", "churned", "customer_id", feature_text=TEXT, n_trials=1)
+    other = train_scorer(make_table(1500, seed=5), config, tmp_path / "other").scorer
+    assert other.fingerprint != scorer.fingerprint
+    table = _table()
+    materialize_own(store, table, churn=scorer)
+    (record,) = store.read_customers([str(table.index[0])])
+    meta = {**store.read_meta(), "explained": {"churn": other.fingerprint}}
+    (served,) = churn_scored(LoadedModel("churn", "2", None, other), [record], meta)
+    (live,) = other.score_records([record.features], top_reasons=TOP_REASONS)
+    assert served.probability == pytest.approx(live.probability, rel=1e-9)
+    assert [r.feature for r in served.reasons_up] == [r.feature for r in live.reasons_up]
