@@ -169,6 +169,8 @@ def feature_rows(
     # One hash lookup for all customers: reindexing per chunk rebuilt the index's hash table
     # each time (a third of materialize at 1M customers).
     positions = value_table.index.get_indexer(feats.index) if value_table is not None else None
+    # Likewise which rows to explain: `isin` hashes `explain` (up to EXPLAIN_MAX ids) per call.
+    to_explain = feats.index.isin(explain) if churn is not None and explain is not None else None
     for start in range(0, total, CHUNK):
         chunk = feats.iloc[start : start + CHUNK]
         values = None
@@ -177,8 +179,8 @@ def feature_rows(
         records = _records(chunk)
         value_records = _records(values) if values is not None else None
         blobs: dict[int, bytes] = {}
-        if churn is not None and explain is not None:
-            rows = np.flatnonzero(chunk.index.isin(explain)).tolist()
+        if churn is not None and to_explain is not None:
+            rows = np.flatnonzero(to_explain[start : start + CHUNK]).tolist()
             found = churn.explain_records([records[i] for i in rows])
             blobs = dict(zip(rows, found, strict=True))
         for i, cid in enumerate(map(str, chunk.index)):
