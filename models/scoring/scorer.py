@@ -8,6 +8,7 @@ service share this module; `score_records` builds the float matrix without panda
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +19,9 @@ import pandas as pd
 
 from models.bundle import BundleError, Manifest, read_manifest
 from models.predictor import KeptPredictor
+from models.scoring.calibration import Calibrator
 from models.scoring.drift import drift as feature_drift
-from models.scoring.explained import pack, unpack
+from models.scoring.explained import model_key, pack, unpack
 from models.scoring.reasons import CATEGORICAL, NUMERIC, Reason, is_missing, reasons_at
 from models.scoring.reasons import top_reasons as explain
 from models.scoring.specs import (
@@ -52,31 +54,6 @@ class Scored:
     missing: list[str] = field(default_factory=list)
     percentile: float | None = None  # among the held-out population; None for older bundles
     unseen: dict[str, str] = field(default_factory=dict)  # categorical field -> unseen value
-
-
-class Calibrator:
-    """Maps blended log-odds to probabilities: Platt, isotonic (piecewise linear) or sigmoid."""
-
-    def __init__(self, spec: dict[str, Any]) -> None:
-        self.spec = spec
-        self.method = str(spec.get("method", "sigmoid"))
-        self._knots = (np.asarray(spec.get("x", [])), np.asarray(spec.get("y", [])))
-
-    def __call__(self, raw: np.ndarray) -> np.ndarray:
-        """Probabilities of raw log-odds scores."""
-        if self.method == "platt":
-            p = _sigmoid(self.spec["a"] * raw + self.spec["b"])
-        elif self.method == "isotonic":
-            p = np.interp(raw, *self._knots)
-        else:
-            p = _sigmoid(raw)
-        clipped: np.ndarray = np.clip(p, 1e-6, 1 - 1e-6)
-        return clipped
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -35, 35)))
-    return out
 
 
 class LinearPart:
@@ -166,6 +143,10 @@ class TabularScorer:
         m = self.manifest
         return f"{m.kind}:{m.mlflow_run_id or ''}:{m.trained_at}"
 
+    @functools.cached_property
+    def key(self) -> int:
+        return model_key(self.fingerprint)  # what this bundle's explained blobs carry
+
     def explain_records(self, records: list[dict[str, Any]]) -> list[bytes]:
         """One blob per record (`models.scoring.explained`), encoded as a request's records are."""
         if not records:
@@ -173,13 +154,13 @@ class TabularScorer:
         x, _ = encode_records(records, self.specs)
         contrib = self.contributions(x, batch=True)
         prob = self.calibrator(contrib.sum(axis=1))
-        return pack(contrib, (prob, self.percentiles(prob), self.tier_rule.indices(prob)))
+        return pack(contrib, (prob, self.percentiles(prob), self.tier_rule.indices(prob)), self.key)
 
     def score_explained(
         self, record: dict[str, Any], blob: bytes, top_reasons: int = 3
     ) -> Scored | None:
         """`score_records([record])[0]` from the record's blob; None if the blob cannot tell."""
-        found = unpack(blob, top_reasons, len(self.specs))
+        found = unpack(blob, top_reasons, len(self.specs), self.key)
         if found is None:
             return None
         values, names = [record.get(name) for name in self.feature_names], self.feature_names
