@@ -52,7 +52,7 @@ def materialize(
     value_table: pd.DataFrame | None = None,
     model_versions: dict[str, str | None] | None = None,
     progress: Callable[[int, int], None] | None = None,
-    explain_max: int = 250_000,
+    explain_max: int = 50_000,
 ) -> MaterializeReport:
     """Write one cache version for every customer and make it current.
 
@@ -162,13 +162,13 @@ def feature_rows(
     """Customer records of the rows of `feats` (indexed by customer id), chunk by chunk.
 
     With a churn `TabularScorer`, the records of the ids in `explain` also carry their churn
-    score explained ahead of time (`models.scoring.explained`), which the API serves instead of
-    computing SHAP values per request.
-    """
+    score explained ahead (`models.scoring.explained`): the API serves it without SHAP."""
     total = len(feats)
     # One hash lookup for all customers: reindexing per chunk rebuilt the index's hash table
     # each time (a third of materialize at 1M customers).
     positions = value_table.index.get_indexer(feats.index) if value_table is not None else None
+    # Likewise which rows to explain (`isin` hashes up to EXPLAIN_MAX ids per call).
+    to_explain = feats.index.isin(explain) if churn is not None and explain is not None else None
     for start in range(0, total, CHUNK):
         chunk = feats.iloc[start : start + CHUNK]
         values = None
@@ -177,8 +177,8 @@ def feature_rows(
         records = _records(chunk)
         value_records = _records(values) if values is not None else None
         blobs: dict[int, bytes] = {}
-        if churn is not None and explain is not None:
-            rows = np.flatnonzero(chunk.index.isin(explain)).tolist()
+        if churn is not None and to_explain is not None:
+            rows = np.flatnonzero(to_explain[start : start + CHUNK]).tolist()
             found = churn.explain_records([records[i] for i in rows])
             blobs = dict(zip(rows, found, strict=True))
         for i, cid in enumerate(map(str, chunk.index)):
@@ -201,7 +201,8 @@ def _value_rows(value_table: pd.DataFrame, positions: np.ndarray, index: pd.Inde
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as plain dicts with JSON-safe values (NaN/NA -> None, numpy -> Python).
+    """Rows as plain dicts with JSON-safe values (NaN/NA/+-inf -> None, numpy -> Python): the
+    values the cache returns, so reasons explained from them match the API's (`feature_rows`).
 
     Converted column by column (one numpy pass per numeric or string column) rather than cell
     by cell: about 5x faster, which matters at a million customers.
@@ -220,8 +221,8 @@ def _column_values(col: pd.Series) -> list[Any]:
         fill = np.zeros((), np_dtype).item()
         array = col.to_numpy(dtype=np_dtype, na_value=fill)
         missing = col.isna().to_numpy(dtype=bool)
-        if np_dtype.kind == "f":
-            missing = missing | np.isnan(array)
+        if np_dtype.kind == "f":  # +-inf too: JSON (the cache) has no infinity, orjson writes null
+            missing = missing | ~np.isfinite(array)
         return _with_none(array.tolist(), missing)
     if pd.api.types.is_string_dtype(col.dtype) and col.dtype != object:
         return _with_none(col.to_numpy(dtype=object).tolist(), col.isna().to_numpy(dtype=bool))
@@ -251,12 +252,12 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if value is None or value is pd.NA or value is pd.NaT:
         return None
-    if isinstance(value, float) and math.isnan(value):
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
     if hasattr(value, "item"):
-        return value.item()
+        return _plain(value.item())  # a numpy scalar's Python value (float32 inf included)
     return value
 
 

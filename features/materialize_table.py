@@ -10,7 +10,8 @@ columns it learned from. Customers of an interactions file get the recommender's
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,7 @@ def materialize_own(
     as_of: str | None = None,
     model_versions: dict[str, str | None] | None = None,
     progress: Callable[[int, int], None] | None = None,
-    explain_max: int = 250_000,
+    explain_max: int = 50_000,
 ) -> MaterializeReport:
     """Write a new cache version of `features` rows and/or the customers in `customer_ids`.
 
@@ -109,11 +110,13 @@ def materialize_own(
     # for churn on an all-unknown row).
     extra = pd.DataFrame(index=pd.Index(list(dict.fromkeys(map(str, customer_ids)))))
     extra = extra.loc[~extra.index.isin(table.index)]
-    explain = explain_first(churn, table, table.index, explain_max)
+    with _scoring(source):
+        explain = explain_first(churn, table, table.index, explain_max)
 
     def write(version: str) -> tuple[int, int, dict[str, Any]]:
         rows = feature_rows(table, recommender, None, progress, churn, explain)
-        written = store.write_customers(version, rows)
+        with _scoring(source):  # explaining a row encodes its values as a request would
+            written = store.write_customers(version, rows)
         written += store.write_customers(version, feature_rows(extra, recommender, None, progress))
         ranked = _write_ranking(store, version, table, churn, source)
         feature_set = [str(c) for c in table.columns]
@@ -125,15 +128,24 @@ def materialize_own(
     return MaterializeReport(version, as_of or "", written, ranked, model_versions or {})
 
 
+@contextmanager
+def _scoring(source: str) -> Iterator[None]:
+    """A value the churn model cannot read becomes a `DataError` naming the table."""
+    try:
+        yield
+    except DataError:
+        raise
+    except ValueError as exc:
+        raise DataError(source, f"cannot score the churn model's features: {exc}") from exc
+
+
 def _write_ranking(
     store: OnlineStore, version: str, table: pd.DataFrame, churn: Any | None, source: str
 ) -> int:
     """The churn ranking of every table row (the table says nothing about who is still active)."""
     if churn is None or table.empty:
         return 0
-    try:
+    with _scoring(source):
         probs = churn.score_frame(table)["probability"].astype(float)
-    except ValueError as exc:
-        raise DataError(source, f"cannot score the churn model's features: {exc}") from exc
     store.write_ranking(version, "churn", dict(zip(table.index, probs, strict=True)))
     return len(probs)

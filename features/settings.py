@@ -50,7 +50,7 @@ class Settings(BaseSettings):
         description="Dask scheduler (tcp://host:8786) that `train churn|lead` refit LightGBM on.",
     )
     explain_max: int = Field(
-        default=250_000,
+        default=50_000,
         ge=0,
         description="Customers whose churn reasons `materialize` computes ahead (active ones by "
         "risk first); the API scores the others' reasons per request. 0: none.",

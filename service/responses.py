@@ -1,9 +1,12 @@
 """Responses serialised once.
 
-A route that returns a pydantic model has FastAPI check it against `response_model`, dump it to
-Python objects and encode those with the standard `json` module. The hot routes build their
-(already validated) model and return it as JSON bytes straight from pydantic-core instead; the
-route's `response_model` stays, so the OpenAPI document is unchanged.
+A route that returns a pydantic model has FastAPI validate it against `response_model` again
+(for a sync route, in the thread pool) and then encode it: the installed FastAPI (0.165) with
+pydantic-core, releases before its `dump_json` path (still allowed by `fastapi>=0.115`) by
+dumping it to Python objects and encoding those with the standard `json` module. The hot routes
+build their (already validated) model and return it as JSON bytes straight from pydantic-core;
+the bytes equal FastAPI 0.165's. The route's `response_model` stays, so the OpenAPI document is
+unchanged.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ service share this module; `score_records` builds the float matrix without panda
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +19,9 @@ import pandas as pd
 
 from models.bundle import BundleError, Manifest, read_manifest
 from models.predictor import KeptPredictor
+from models.scoring.calibration import Calibrator
 from models.scoring.drift import drift as feature_drift
-from models.scoring.explained import pack, unpack
+from models.scoring.explained import model_key, pack, unpack
 from models.scoring.reasons import CATEGORICAL, NUMERIC, Reason, is_missing, reasons_at
 from models.scoring.reasons import top_reasons as explain
 from models.scoring.specs import (
@@ -52,30 +54,6 @@ class Scored:
     missing: list[str] = field(default_factory=list)
     percentile: float | None = None  # among the held-out population; None for older bundles
     unseen: dict[str, str] = field(default_factory=dict)  # categorical field -> unseen value
-
-
-class Calibrator:
-    """Maps blended log-odds to probabilities: Platt, isotonic (piecewise linear) or sigmoid."""
-
-    def __init__(self, spec: dict[str, Any]) -> None:
-        self.spec = spec
-        self.method = str(spec.get("method", "sigmoid"))
-
-    def __call__(self, raw: np.ndarray) -> np.ndarray:
-        """Probabilities of raw log-odds scores."""
-        if self.method == "platt":
-            p = _sigmoid(self.spec["a"] * raw + self.spec["b"])
-        elif self.method == "isotonic":
-            p = np.interp(raw, np.asarray(self.spec["x"]), np.asarray(self.spec["y"]))
-        else:
-            p = _sigmoid(raw)
-        clipped: np.ndarray = np.clip(p, 1e-6, 1 - 1e-6)
-        return clipped
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -35, 35)))
-    return out
 
 
 class LinearPart:
@@ -113,6 +91,7 @@ class TabularScorer:
         self.kind = manifest.kind
         self.specs = specs_from_details(details)
         self.feature_names = [s.name for s in self.specs]
+        self.kinds = [s.kind for s in self.specs]
         self.id_col: str | None = details.get("id_col")
         self.feature_text: dict[str, str] = dict(details.get("feature_text", {}))
         self.tier_rule = Tiers(details["tiers"])
@@ -164,30 +143,34 @@ class TabularScorer:
         m = self.manifest
         return f"{m.kind}:{m.mlflow_run_id or ''}:{m.trained_at}"
 
+    @functools.cached_property
+    def key(self) -> int:
+        return model_key(self.fingerprint)  # what this bundle's explained blobs carry
+
     def explain_records(self, records: list[dict[str, Any]]) -> list[bytes]:
         """One blob per record (`models.scoring.explained`), encoded as a request's records are."""
         if not records:
             return []
         x, _ = encode_records(records, self.specs)
-        return pack(self.contributions(x, batch=True))
+        contrib = self.contributions(x, batch=True)
+        prob = self.calibrator(contrib.sum(axis=1))
+        return pack(contrib, (prob, self.percentiles(prob), self.tier_rule.indices(prob)), self.key)
 
     def score_explained(
         self, record: dict[str, Any], blob: bytes, top_reasons: int = 3
     ) -> Scored | None:
         """`score_records([record])[0]` from the record's blob; None if the blob cannot tell."""
-        found = unpack(blob, top_reasons, len(self.specs))
+        found = unpack(blob, top_reasons, len(self.specs), self.key)
         if found is None:
             return None
-        prob = self.calibrator(np.asarray([found.logit], dtype=np.float64))
-        values = [record.get(name) for name in self.feature_names]
-        kinds = [s.kind for s in self.specs]
+        values, names = [record.get(name) for name in self.feature_names], self.feature_names
         up, down = (
-            reasons_at(picks, values, self.feature_names, kinds, self.feature_text, self.target)
+            reasons_at(picks, values, names, self.kinds, self.feature_text, self.target)
             for picks in (found.up, found.down)
         )
-        missing = [n for n, v in zip(self.feature_names, values, strict=True) if is_missing(v)]
-        tier, pct = self.tiers(prob)[0], float(self.percentiles(prob)[0])
-        return self._scored(prob, 0, (tier, pct), record, (up, down), missing)
+        missing = [n for n, v in zip(names, values, strict=True) if is_missing(v)]
+        rank = (self.tier_names[found.tier], found.percentile)
+        return self._scored(np.asarray([found.probability]), 0, rank, record, (up, down), missing)
 
     def raw_score(self, x: np.ndarray) -> np.ndarray:
         """Blended log-odds of an encoded matrix (before calibration)."""
@@ -234,7 +217,6 @@ class TabularScorer:
             return []
         contrib = self.contributions(x)
         prob = self.calibrator(contrib.sum(axis=1))
-        kinds = [s.kind for s in self.specs]
         tiers, pct = self.tiers(prob), self.percentiles(prob)
         results = []
         for i, record in enumerate(records):
@@ -243,7 +225,7 @@ class TabularScorer:
                 contrib[i, :-1],
                 values,
                 self.feature_names,
-                kinds,
+                self.kinds,
                 self.feature_text,
                 top_reasons,
                 self.target,
@@ -256,7 +238,7 @@ class TabularScorer:
         self,
         prob: np.ndarray,
         i: int,
-        rank: tuple[str, float],
+        rank: tuple[str, float | None],
         record: dict[str, Any],
         reasons: tuple[list[Reason], list[Reason]],
         missing: list[str],
@@ -269,7 +251,7 @@ class TabularScorer:
             tier,
             *reasons,
             missing,
-            None if np.isnan(pct) else pct,
+            None if pct is None or np.isnan(pct) else pct,
             unseen_categories(record, self.specs),
         )
 

@@ -27,9 +27,13 @@ class Tiers:
 
     def assign(self, probability: np.ndarray) -> list[str]:
         """Tier names: the first whose threshold the probability reaches, else the last."""
+        return [self.names[i] for i in self.indices(probability)]
+
+    def indices(self, probability: np.ndarray) -> np.ndarray:
+        """Index in `names` of each probability's tier (what `assign` names)."""
         # side="left": a probability equal to a threshold reaches that tier (thresholds are >=).
-        idx = np.searchsorted(-self.thresholds, -np.asarray(probability), side="left")
-        return [self.names[i] for i in idx]
+        idx: np.ndarray = np.searchsorted(-self.thresholds, -np.asarray(probability), side="left")
+        return idx
 
     def rule(self) -> str:
         """The rule in words, e.g. "high: probability >= 0.66; medium: >= 0.33; low: below"."""

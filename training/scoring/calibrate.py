@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss
 from sklearn.model_selection import StratifiedKFold
 
-from models.scoring.scorer import Calibrator
+from models.scoring.calibration import Calibrator
 from models.scoring.tiers import BANDS
 
 METHODS = ("platt", "isotonic")

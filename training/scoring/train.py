@@ -21,15 +21,10 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from models.bundle import Manifest, write_manifest
+from models.scoring.calibration import Calibrator
 from models.scoring.drift import feature_profiles
 from models.scoring.reasons import CATEGORICAL
-from models.scoring.scorer import (
-    CALIBRATION_FILE,
-    LINEAR_FILE,
-    MODEL_FILE,
-    Calibrator,
-    TabularScorer,
-)
+from models.scoring.scorer import CALIBRATION_FILE, LINEAR_FILE, MODEL_FILE, TabularScorer
 from models.scoring.specs import encode_frame
 from models.scoring.tiers import population_spec
 from training.scoring import calibrate, evaluate, linear, tune

@@ -64,22 +64,26 @@ def test_explained_answers_equal_live_answers(scorer: TabularScorer, top: int) -
 
 def test_a_blob_keeping_fewer_reasons_than_asked_is_not_used(scorer: TabularScorer) -> None:
     contributions = np.array([[0.5, -0.25, 0.125, -1.0, 0.0, 0.1]])
-    (blob,) = pack(contributions, top=2)
-    assert unpack(blob, 3, 5) is None
-    found = unpack(blob, 2, 5)
+    scored = (np.array([0.4]), np.array([np.nan]), np.array([1]))
+    (blob,) = pack(contributions, scored, 7, top=2)
+    assert unpack(blob, 3, 5, 7) is None
+    assert unpack(blob, 2, 5, 8) is None  # another bundle's blob
+    found = unpack(blob, 2, 5, 7)
     assert found is not None
     assert found.logit == pytest.approx(contributions.sum())
+    assert (found.probability, found.percentile, found.tier) == (0.4, None, 1)
     assert found.up == [(0, 0.5), (2, 0.125)]
     assert found.down == [(3, -1.0), (1, -0.25)]
-    assert unpack(b"", 1, 5) is None
-    assert unpack(blob[:-1], 2, 5) is None
+    assert unpack(b"", 1, 5, 7) is None
+    assert unpack(blob[:-1], 2, 5, 7) is None
     record = {name: None for name in scorer.feature_names}
     assert scorer.score_explained(record, b"\x09garbage", 3) is None
 
 
 def test_signs_filter_like_top_reasons() -> None:
-    (blob,) = pack(np.array([[0.3, 0.2, 0.1, 0.0]]), top=3)
-    found = unpack(blob, 3, 3)
+    scored = (np.array([0.9]), np.array([50.0]), np.array([0]))
+    (blob,) = pack(np.array([[0.3, 0.2, 0.1, 0.0]]), scored, 1, top=3)
+    found = unpack(blob, 3, 3, 1)
     assert found is not None
     assert found.up == [(0, 0.3), (1, 0.2), (2, 0.1)]
     assert found.down == []

@@ -14,6 +14,7 @@ from models.recommender import candidates as rec_features
 from models.recommender.arrays import RecArrays
 from models.recommender.candidates import (
     FEATURES,
+    FULL_SORT_RATIO,
     build_candidates,
     cooc_scores,
     popularity_rank,
@@ -86,6 +87,22 @@ def ranked(tmp_path_factory: pytest.TempPathFactory) -> RecommenderModel:
     model = RecommenderModel.load(out)
     assert model.ranker is not None
     return model
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_ranks_of_buckets_a_large_catalogue_as_a_stable_argsort_ranks_it(seed: int) -> None:
+    # Under FULL_SORT_RATIO times the items `ranks_of` takes the full sort; these catalogues are
+    # larger, so the bucketing path answers (ties, infinities and -0.0 included).
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(2000, 5000))
+    key = rng.integers(-5, 6, n).astype(np.float64)
+    key[rng.random(n) < 0.1] = np.inf
+    key[rng.random(n) < 0.1] = -np.inf
+    key[rng.random(n) < 0.1] = -0.0
+    key += rng.random(n) * (rng.random(n) < 0.5)
+    items = np.unique(rng.integers(0, n, int(rng.integers(1, n // (2 * FULL_SORT_RATIO)))))
+    assert n > FULL_SORT_RATIO * len(items)
+    assert np.array_equal(ranks_of(key, items), old_ranks_of(key, items))
 
 
 @pytest.mark.parametrize("seed", range(6))
