@@ -2,9 +2,10 @@
 
 The routes are `async def`. A request-sized piece of work (one customer's features, one lead,
 a recommendation) costs less on the worker's event loop than the thread-pool hop around it, and
-its Redis calls are short (100 ms timeout, behind the breaker). A large batch would hold the loop
-for tens of milliseconds, so it goes to the thread pool, where LightGBM and Redis release the
-GIL and the loop keeps answering other requests (health checks among them).
+its Redis calls are short (100 ms timeout, behind the breaker). A large batch (scoring it and
+encoding its answer) would hold the loop for tens of milliseconds, so it goes to the thread
+pool, where LightGBM and Redis release the GIL and the loop keeps answering other requests
+(health checks among them).
 """
 
 from __future__ import annotations

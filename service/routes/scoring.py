@@ -7,6 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query
 from starlette.responses import Response
 
+from features.store import OnlineStore
+from models.champions import LoadedModel
+from models.scoring.scorer import TabularScorer
 from service.deps import READ, WRITE, CachedStoreDep, LeadDep, ServedChurnDep, SettingsDep
 from service.errors import BadRequest, NotFound
 from service.offload import sized
@@ -49,8 +52,12 @@ async def at_risk(
     or every row of a table materialized with `--table`."""
     if limit > settings.max_batch:
         raise BadRequest(f"limit must be at most {settings.max_batch}")
+    return await sized(limit, _at_risk, store, churn, limit)
+
+
+def _at_risk(store: OnlineStore, churn: LoadedModel[TabularScorer], limit: int) -> Response:
     ids = [cid for cid, _ in store.top_ranking("churn", limit)]
-    found, _ = await sized(len(ids), churn_scores, store, churn, ids)
+    found, _ = churn_scores(store, churn, ids)
     found.sort(key=lambda s: s.probability, reverse=True)
     return json_model(AtRisk(customers=found, model_version=churn.version))
 
@@ -82,8 +89,11 @@ async def churn_batch(
         raise BadRequest(
             f"at most {settings.max_batch} customer_ids per request, got {len(body.customer_ids)}"
         )
-    ids = body.customer_ids
-    found, missing = await sized(len(ids), churn_scores, store, churn, ids)
+    return await sized(len(body.customer_ids), _churn_batch, store, churn, body.customer_ids)
+
+
+def _churn_batch(store: OnlineStore, churn: LoadedModel[TabularScorer], ids: list[str]) -> Response:
+    found, missing = churn_scores(store, churn, ids)
     return json_model(ChurnBatch(results=found, not_found=missing, model_version=churn.version))
 
 
@@ -95,4 +105,4 @@ async def score_leads(
 ) -> Response:
     """Score one lead or a batch on the lead model's own fields: probability, grade, reasons."""
     rows = len(body[BATCH_KEY]) if isinstance(body.get(BATCH_KEY), list) else 1
-    return json_model(await sized(rows, lead_scores, lead, body, settings.max_batch))
+    return await sized(rows, lambda: json_model(lead_scores(lead, body, settings.max_batch)))
