@@ -60,7 +60,9 @@ def materialize(
     logged to MLflow) to Redis as a new cache version.
 
     A churn champion whose features the data lacks is refused: it would score every customer
-    on unknown features.
+    on unknown features. The churn reasons of up to EXPLAIN_MAX customers (default 50,000; all
+    when they fit, else the riskiest active ones) are computed here, so the API reads them
+    instead of computing them per request.
     """
     if (data is None) == (table is None and interactions is None):
         raise fail("give --data DIR, or --table FILE [--id COL] and/or --interactions FILE")
