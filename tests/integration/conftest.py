@@ -118,6 +118,16 @@ def world(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[
     drop_prefix(redis_url, prefix)
 
 
+@contextmanager
+def mlflow_runner(tmp_path: Path, commands: str) -> Iterator[CliRunner]:
+    """An in-process CLI runner on a fresh MLflow store in `tmp_path`, with the `commands`
+    module registered and the settings cache cleared around it."""
+    importlib.import_module(commands)
+    get_settings.cache_clear()
+    yield CliRunner(env={"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db"})
+    get_settings.cache_clear()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -5,7 +5,6 @@ Guards the bug where every retrain became @champion, however much worse it was.
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from typer.testing import CliRunner
 
 from cli.app import app
 from features.settings import get_settings
+from tests.integration.conftest import mlflow_runner
 from tests.unit.training.test_scoring import make_table
 
 pytestmark = pytest.mark.integration
@@ -24,10 +24,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture()
 def runner(tmp_path: Path) -> Iterator[CliRunner]:
-    importlib.import_module("cli.scoring")
-    get_settings.cache_clear()
-    yield CliRunner(env={"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db"})
-    get_settings.cache_clear()
+    with mlflow_runner(tmp_path, "cli.scoring") as cli:
+        yield cli
 
 
 def _train(runner: CliRunner, table: Path, *extra: str) -> str:

@@ -6,7 +6,6 @@ was, and only ALS or the ranker could ever be served.
 
 from __future__ import annotations
 
-import importlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -18,9 +17,9 @@ from mlflow import MlflowClient
 from typer.testing import CliRunner
 
 from cli.app import app
-from features.settings import Settings, get_settings
+from features.settings import Settings
 from service.main import create_app
-from tests.integration.conftest import World, run_cli, served
+from tests.integration.conftest import World, mlflow_runner, run_cli, served
 from tests.unit.training.test_recommender import planted_world
 
 pytestmark = pytest.mark.integration
@@ -30,10 +29,8 @@ NAME = str(Settings.model_fields["recommender_model"].default)
 
 @pytest.fixture()
 def runner(tmp_path: Path) -> Iterator[CliRunner]:
-    importlib.import_module("cli.recommender")
-    get_settings.cache_clear()
-    yield CliRunner(env={"MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db"})
-    get_settings.cache_clear()
+    with mlflow_runner(tmp_path, "cli.recommender") as cli:
+        yield cli
 
 
 def _train(runner: CliRunner, data: Path, *extra: str) -> str:
