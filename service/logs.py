@@ -1,9 +1,9 @@
 """Logging: one JSON (or text) format for the CLI, uvicorn and the service, with request ids.
 
 `logging_config` is applied once by the entry point (`cli.main`, and uvicorn in each worker via
-`log_config`). `RequestContext` takes the caller's `X-Request-ID` (or makes one), returns it, and
-logs one access line per request: method, route, status, duration, key name. Never the key, the
-query string or a body.
+`log_config`). `RequestContext` takes the caller's `X-Request-ID` (or makes one), returns it,
+logs one access line per request: method, route, status, duration, key name (never the key, the
+query string or a body), and hands the same facts to the Prometheus metrics (`observe`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -21,6 +22,8 @@ REQUEST_ID_HEADER = "X-Request-ID"
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 access_logger = logging.getLogger("valuechain.access")
+# (method, route template or None when no route matched, status, seconds)
+Observer = Callable[[str, str | None, int, float], None]
 
 
 class RequestIdFilter(logging.Filter):
@@ -65,10 +68,12 @@ def logging_config(fmt: str = "json", level: str = "INFO") -> dict[str, Any]:
 
 
 class RequestContext:
-    """ASGI middleware: request id in and out, and one access log line per request."""
+    """ASGI middleware: request id in and out, one access log line and one metrics observation
+    per request."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, observe: Observer | None = None) -> None:
         self.app = app
+        self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,13 +98,16 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            _access(scope, status, time.perf_counter() - start)
+            seconds = time.perf_counter() - start
+            template = getattr(scope.get("route"), "path", None)
+            _access(scope, template, status, seconds)
+            if self.observe is not None:
+                self.observe(scope["method"], template, status, seconds)
             request_id.reset(token)
 
 
-def _access(scope: Scope, status: int, seconds: float) -> None:
-    route = scope.get("route")
-    path = getattr(route, "path", None) or scope.get("path", "")
+def _access(scope: Scope, template: str | None, status: int, seconds: float) -> None:
+    path = template or scope.get("path", "")
     state = scope.get("state") or {}
     access_logger.info(
         "%s %s %d %.1fms key=%s",

@@ -23,7 +23,7 @@ from service.config import ServiceSettings
 from service.errors import install_handlers
 from service.limits import BodySizeLimit
 from service.logs import RequestContext
-from service.metrics import Metrics, instrument
+from service.metrics import Metrics, expose
 from service.openapi import install_openapi
 from service.ratelimit import RateLimiter
 from service.refresh import every, reload_models
@@ -98,8 +98,9 @@ def create_app(
     app.state.metrics = metrics
     install_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    instrument(app, metrics)
-    app.add_middleware(RequestContext)  # outermost: every response carries the request id
+    expose(app, metrics)
+    # Outermost: every response carries the request id, is logged and counted.
+    app.add_middleware(RequestContext, observe=metrics.observe)
     for module in (
         health,
         recommendations,

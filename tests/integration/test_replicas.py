@@ -72,6 +72,25 @@ def test_two_replicas_give_identical_answers(world: World, replicas: list[str]) 
     assert item not in {i["item_id"] for i in after[1]["items"]}  # bought: excluded on both
 
 
+def test_metrics_count_requests_by_route_template(world: World, replicas: list[str]) -> None:
+    """`valuechain serve` runs prometheus-client's multi-process mode: counts survive there."""
+    base, headers = replicas[0], world.headers("read")
+    customer = str(pd.read_parquet(world.data / "customers.parquet")["customer_id"].iloc[5])
+    for _ in range(3):
+        assert httpx.get(f"{base}/v1/customers/{customer}/churn", headers=headers).is_success
+    assert httpx.get(f"{base}/no/such/{customer}", headers=headers).status_code == 404
+    httpx.get(f"{base}/metrics")
+    text = httpx.get(f"{base}/metrics").text  # the first scrape is not counted either
+    churn = 'handler="/v1/customers/{customer_id}/churn",method="GET",status="200"'
+    counted = [line for line in text.splitlines() if line.startswith("http_requests_total{")]
+    assert any(churn in line and float(line.split()[-1]) >= 3 for line in counted), counted
+    assert any('handler="none"' in line and 'status="404"' in line for line in counted)
+    assert not any(customer in line or "/metrics" in line for line in counted)
+    assert 'http_request_duration_seconds_bucket{handler="/v1/customers/{customer_id}/churn"' in (
+        text
+    )
+
+
 def test_a_promotion_reaches_both_replicas(
     world: World, replicas: list[str], tmp_path: Path
 ) -> None:
