@@ -106,8 +106,12 @@ ChurnDep = Annotated[LoadedModel[TabularScorer], Depends(_require(CHURN))]
 LeadDep = Annotated[LoadedModel[TabularScorer], Depends(_require(LEAD))]
 
 
-async def _served_churn(store: CachedStoreDep, churn: ChurnDep) -> LoadedModel[TabularScorer]:
-    """The churn champion, when the current cache holds its features (else 503, saying which)."""
+async def _served_churn(request: Request) -> LoadedModel[TabularScorer]:
+    """The churn champion, when the current cache holds its features (else 503, saying which).
+
+    One dependency that reads app state itself (FastAPI solves each sub-dependency per request)."""
+    store = await get_cached_store(request)
+    churn = await _require(CHURN)(request)
     gap = cache_gap(store.read_meta(), churn)
     if gap is not None:
         raise CacheMismatch(gap)

@@ -81,7 +81,8 @@ def cache_gap(meta: dict[str, Any], churn: LoadedModel[TabularScorer]) -> str | 
     held = meta.get("features")
     if held is None:
         return None
-    missing = [f for f in churn.model.feature_names if f not in set(held)]
+    held_set = set(held)
+    missing = [f for f in churn.model.feature_names if f not in held_set]
     if not missing:
         return None
     shown = ", ".join(missing[:8]) + (", ..." if len(missing) > 8 else "")

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
+import struct
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +59,13 @@ def _row_dtype(top: int) -> np.dtype[Any]:
     return np.dtype([*fields, ("up", pair, (top,)), ("down", pair, (top,))])
 
 
+@functools.lru_cache(maxsize=8)
+def _row_struct(top: int) -> struct.Struct:
+    """The same layout as `_row_dtype` for one blob (packed, little-endian): reading one row
+    with `struct` costs a fraction of numpy's structured-array access."""
+    return struct.Struct("<BQdddB" + "Hd" * (2 * top))
+
+
 def pack(
     contributions: np.ndarray,
     scored: tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -87,21 +96,19 @@ def unpack(blob: bytes, top: int, n_features: int, model: int) -> Explained | No
     """The `top` reasons each way of a blob; None when it keeps fewer, is not a blob or another
     bundle (`model_key`) than `model` wrote it."""
     kept = blob[0] if blob else 0
-    if kept < min(top, n_features) or len(blob) != _row_dtype(kept).itemsize:
+    if kept < min(top, n_features) or len(blob) != _row_struct(kept).size:
         return None
-    row = np.frombuffer(blob, dtype=_row_dtype(kept))[0]
-    if int(row["model"]) != model:
+    row = _row_struct(kept).unpack(blob)
+    if row[1] != model:
         return None
-    pairs = {}
-    for name in ("up", "down"):
-        part = row[name][:top]
-        pairs[name] = list(zip(part["index"].tolist(), part["contribution"].tolist(), strict=True))
-    pct = float(row["percentile"])
+    logit, probability, pct, tier = row[2], row[3], row[4], row[5]
+    take = 2 * min(top, kept)
+    up, down = row[6 : 6 + take], row[6 + 2 * kept : 6 + 2 * kept + take]
     return Explained(
-        float(row["logit"]),
-        float(row["probability"]),
-        None if np.isnan(pct) else pct,
-        int(row["tier"]),
-        [(i, c) for i, c in pairs["up"] if c > 0 and i < n_features],
-        [(i, c) for i, c in pairs["down"] if c < 0 and i < n_features],
+        logit,
+        probability,
+        None if math.isnan(pct) else pct,
+        tier,
+        [(i, c) for i, c in zip(up[::2], up[1::2], strict=True) if c > 0 and i < n_features],
+        [(i, c) for i, c in zip(down[::2], down[1::2], strict=True) if c < 0 and i < n_features],
     )

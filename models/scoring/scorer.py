@@ -245,9 +245,10 @@ class TabularScorer:
     ) -> Scored:
         """Row `i`'s `Scored`, given its (tier, percentile) and (reasons up, reasons down)."""
         tier, pct = rank
+        p = float(prob[i])
         return Scored(
-            float(prob[i]),
-            int(to_score(prob[i : i + 1])[0]),
+            p,
+            min(100, max(0, round(p * 100))),  # `to_score` of one value (both round half to even)
             tier,
             *reasons,
             missing,
