@@ -53,7 +53,7 @@ from serve_targets import (
     targets,
     write_inputs,
 )
-from wrk_runner import Cell, WrkError, run_wrk, wrk_binary
+from wrk_runner import Cell, WrkError, median_cell, run_wrk, wrk_binary
 
 sys.path.insert(0, str(REPO))
 
@@ -71,6 +71,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=3, help="seconds per target, not kept")
     parser.add_argument("--batch-duration", type=int, default=5, help="seconds per batch cell")
     parser.add_argument("--connections", default="1,8", help="comma-separated wrk -c values")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="times every cell is measured, interleaved; each cell reports its median round "
+        "(a shared machine's CPU share drifts by 2x within minutes)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="workers of every server")
     parser.add_argument("--api-key", default=None, help="X-API-Key to send to valuechain")
     parser.add_argument(
@@ -115,24 +122,42 @@ def cached_records(url: str, ids: list[str]) -> list[Any]:
 
 
 def measure(
-    rows: list[Target], bases: dict[str, str], conns: list[int], seconds: float, warmup: float
+    rows: list[Target],
+    bases: dict[str, str],
+    conns: list[int],
+    seconds: float,
+    warmup: float,
+    rounds: int = 1,
 ) -> dict[tuple[str, int], Cell]:
-    """Every target at every connection count (all targets at 1, then all at 8, ...)."""
-    cells: dict[tuple[str, int], Cell] = {}
+    """Every target at every connection count (all targets at 1, then all at 8, ...), `rounds`
+    times over; each cell is its round with the median req/s."""
+    runs: dict[tuple[str, int], list[Cell]] = {}
     warmed: set[str] = set()
-    for c in conns:
-        for t in rows:
-            url = bases[t.server]
-            key = f"{t.name} {t.batch}"
-            if key not in warmed and warmup > 0:
-                run_wrk(
-                    url, t.script, t.env, connections=max(conns), duration=warmup, headers=t.headers
+    for r in range(rounds):
+        for c in conns:
+            for t in rows:
+                url = bases[t.server]
+                key = f"{t.name} {t.batch}"
+                if key not in warmed and warmup > 0:
+                    run_wrk(
+                        url,
+                        t.script,
+                        t.env,
+                        connections=max(conns),
+                        duration=warmup,
+                        headers=t.headers,
+                    )
+                    warmed.add(key)
+                cell = run_wrk(
+                    url, t.script, t.env, connections=c, duration=seconds, headers=t.headers
                 )
-                warmed.add(key)
-            cell = run_wrk(url, t.script, t.env, connections=c, duration=seconds, headers=t.headers)
-            cells[(key, c)] = cell
-            print(f"  {t.name:<40} batch {t.batch:>3} c={c}: {cell.rps:8.0f} req/s", flush=True)
-    return cells
+                runs.setdefault((key, c), []).append(cell)
+                print(
+                    f"  round {r + 1}/{rounds} {t.name:<40} batch {t.batch:>3} c={c}: "
+                    f"{cell.rps:8.0f} req/s",
+                    flush=True,
+                )
+    return {key: median_cell(cells) for key, cells in runs.items()}
 
 
 def setup(args: argparse.Namespace, stack: contextlib.ExitStack) -> dict[str, Any]:
@@ -194,8 +219,10 @@ def run(args: argparse.Namespace, conns: list[int], stack: contextlib.ExitStack)
         targets(ctx["files"], ctx["headers"]),
         batch_targets(ctx["files"], ctx["headers"]),
     )
-    cells = measure(rows, bases, conns, args.duration, args.warmup)
-    cells |= measure(batches, bases, [min(conns), max(conns)], args.batch_duration, args.warmup)
+    cells = measure(rows, bases, conns, args.duration, args.warmup, args.rounds)
+    cells |= measure(
+        batches, bases, [min(conns), max(conns)], args.batch_duration, args.warmup, args.rounds
+    )
     print(f"\nload after the run: {_uptime()}")
     print_table(rows, cells, conns)
     print_checks(cells, max(conns))
@@ -221,7 +248,7 @@ def main() -> None:
     print(
         f"{args.customers:,} customers; {args.workers} workers per server; wrk -t1 at "
         f"{args.connections} connections, {args.duration:g} s per cell "
-        f"(batches {args.batch_duration:g} s)"
+        f"(batches {args.batch_duration:g} s), median of {args.rounds} interleaved rounds"
     )
     # SIGTERM unwinds like Ctrl-C, so the ExitStack stops the servers and the private Redis.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

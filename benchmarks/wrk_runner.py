@@ -38,6 +38,13 @@ class Cell:
     errors: int
 
 
+def median_cell(cells: list[Cell]) -> Cell:
+    """The run with the median req/s (the lower middle one of an even count), kept whole so
+    its latencies belong to its throughput."""
+    ranked = sorted(cells, key=lambda cell: cell.rps)
+    return ranked[(len(ranked) - 1) // 2]
+
+
 def wrk_binary() -> str:
     """Path of wrk, or a clear error saying how to install it."""
     found = shutil.which("wrk")

@@ -22,6 +22,7 @@ from benchmarks.recsys_common import (
     user_ndcg,
 )
 from benchmarks.recsys_report import paired_gap
+from benchmarks.wrk_runner import Cell, median_cell
 from training.recommender.data import temporal_split
 
 
@@ -118,3 +119,11 @@ def test_per_customer_ndcg_and_the_paired_gap() -> None:
     gap, se = paired_gap(mine, pd.Series({"a": 0.0, "b": 0.5}))
     assert gap == pytest.approx((1 / math.log2(3) - 0.5) / 2)
     assert se == pytest.approx(abs(1 / math.log2(3) + 0.5) / 2)
+
+
+def test_a_cell_is_its_median_round_kept_whole() -> None:
+    runs = [Cell(900.0, 9.0, 30.0, 9000, 0), Cell(2000.0, 4.0, 9.0, 20000, 0)]
+    runs.append(Cell(1500.0, 5.0, 99.0, 15000, 1))
+    assert median_cell(runs) == runs[2]  # its own p99 and errors, not the others'
+    assert median_cell(runs[:2]) == runs[0]  # even count: the lower middle
+    assert median_cell(runs[1:2]) == runs[1]
