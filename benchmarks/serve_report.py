@@ -16,10 +16,10 @@ def _ratio(a: float, b: float) -> str:
 def print_table(rows: list[Target], cells: dict[tuple[str, int], Cell], conns: list[int]) -> None:
     """req/s, p50, p99, errors and the ratios to the bare limit and mlflow."""
     print(
-        f"\n| {'endpoint':<36} | c | req/s | p50 ms | p99 ms | errors "
+        f"\n| {'endpoint':<36} | c | conns per worker | req/s | p50 ms | p99 ms | errors "
         "| x limit req/s | x limit p99 | x mlflow req/s |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for c in conns:
         mlflow = cells[(f"{MLFLOW_ROW} 0", c)]
         for t in rows:
@@ -29,7 +29,8 @@ def print_table(rows: list[Target], cells: dict[tuple[str, int], Cell], conns: l
             x_p99 = _ratio(cell.p99_ms, lim.p99_ms) if lim else "-"
             x_ml = _ratio(cell.rps, mlflow.rps) if t.name == "valuechain churn" else "-"
             print(
-                f"| {t.name:<36} | {c} | {cell.rps:,.0f} | {cell.p50_ms:.1f} | {cell.p99_ms:.1f} "
+                f"| {t.name:<36} | {c} | {'/'.join(map(str, cell.split)) or '?'} "
+                f"| {cell.rps:,.0f} | {cell.p50_ms:.1f} | {cell.p99_ms:.1f} "
                 f"| {cell.errors} | {x_rps} | {x_p99} | {x_ml} |"
             )
 

@@ -74,9 +74,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--rounds",
         type=int,
-        default=3,
+        default=5,
         help="times every cell is measured, interleaved; each cell reports its median round "
-        "(a shared machine's CPU share drifts by 2x within minutes)",
+        "among those whose connections were spread most evenly over the server's workers",
     )
     parser.add_argument("--workers", type=int, default=2, help="workers of every server")
     parser.add_argument("--api-key", default=None, help="X-API-Key to send to valuechain")
@@ -128,6 +128,7 @@ def measure(
     seconds: float,
     warmup: float,
     rounds: int = 1,
+    workers: int = 0,
 ) -> dict[tuple[str, int], Cell]:
     """Every target at every connection count (all targets at 1, then all at 8, ...), `rounds`
     times over; each cell is its round with the median req/s."""
@@ -149,12 +150,19 @@ def measure(
                     )
                     warmed.add(key)
                 cell = run_wrk(
-                    url, t.script, t.env, connections=c, duration=seconds, headers=t.headers
+                    url,
+                    t.script,
+                    t.env,
+                    connections=c,
+                    duration=seconds,
+                    headers=t.headers,
+                    processes=workers,
                 )
                 runs.setdefault((key, c), []).append(cell)
                 print(
                     f"  round {r + 1}/{rounds} {t.name:<40} batch {t.batch:>3} c={c}: "
-                    f"{cell.rps:8.0f} req/s",
+                    f"{cell.rps:8.0f} req/s, connections per worker "
+                    f"{'/'.join(map(str, cell.split)) or '?'}",
                     flush=True,
                 )
     return {key: median_cell(cells) for key, cells in runs.items()}
@@ -219,10 +227,9 @@ def run(args: argparse.Namespace, conns: list[int], stack: contextlib.ExitStack)
         targets(ctx["files"], ctx["headers"]),
         batch_targets(ctx["files"], ctx["headers"]),
     )
-    cells = measure(rows, bases, conns, args.duration, args.warmup, args.rounds)
-    cells |= measure(
-        batches, bases, [min(conns), max(conns)], args.batch_duration, args.warmup, args.rounds
-    )
+    timing = (args.warmup, args.rounds, args.workers)
+    cells = measure(rows, bases, conns, args.duration, *timing)
+    cells |= measure(batches, bases, [min(conns), max(conns)], args.batch_duration, *timing)
     print(f"\nload after the run: {_uptime()}")
     print_table(rows, cells, conns)
     print_checks(cells, max(conns))

@@ -22,7 +22,7 @@ from benchmarks.recsys_common import (
     user_ndcg,
 )
 from benchmarks.recsys_report import paired_gap
-from benchmarks.wrk_runner import Cell, median_cell
+from benchmarks.wrk_runner import Cell, median_cell, split_of
 from training.recommender.data import temporal_split
 
 
@@ -127,3 +127,17 @@ def test_a_cell_is_its_median_round_kept_whole() -> None:
     assert median_cell(runs) == runs[2]  # its own p99 and errors, not the others'
     assert median_cell(runs[:2]) == runs[0]  # even count: the lower middle
     assert median_cell(runs[1:2]) == runs[1]
+
+
+def test_the_most_even_rounds_decide_and_idle_workers_count() -> None:
+    listing = "\n".join(
+        f'0 0 127.0.0.1:8000 127.0.0.1:{5000 + i} users:(("python",pid={pid},fd={9 + i}))'
+        for i, pid in enumerate([11, 11, 11, 11, 11, 11, 12, 12])
+    )
+    assert split_of(listing, 2) == (6, 2)
+    assert split_of(listing.splitlines()[0], 2) == (1, 0)  # the other worker holds none
+    assert split_of("", 2) == ()
+    lopsided = Cell(900.0, 9.0, 30.0, 9000, 0, (8, 0))
+    even = [Cell(1800.0, 4.0, 9.0, 18000, 0, (4, 4)), Cell(1700.0, 4.0, 9.0, 17000, 0, (4, 4))]
+    assert (lopsided.spread, even[0].spread) == (8, 0)
+    assert median_cell([lopsided, *even]) == even[1]
