@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -127,7 +128,7 @@ class RecommenderModel:
         start, end = int(self.arrays.hist_indptr[user]), int(self.arrays.hist_indptr[user + 1])
         return [self.catalog.ids[i] for i in self.arrays.hist_items[start:end].tolist()]
 
-    @property
+    @functools.cached_property
     def as_of_ts(self) -> float | None:
         """Unix seconds of the training cut-off; events after it are "recent"."""
         if self.manifest.as_of is None:

@@ -80,6 +80,9 @@ def test_read_customers_in_one_batch(store: RedisOnlineStore) -> None:
     records = store.read_customers(["c1", "missing", "c4999"])
     assert [r.materialized for r in records] == [True, False, True]
     assert records[2].features == {"a": 4999}
+    (one,) = store.read_customers(["c4999"])  # one id: read without a pipeline, same answer
+    assert (one.customer_id, one.features) == ("c4999", {"a": 4999})
+    assert [r.materialized for r in store.read_customers(["missing"])] == [False]
 
 
 def test_events_newest_first_capped_and_survive_rematerialization(store: RedisOnlineStore) -> None:
