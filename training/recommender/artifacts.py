@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from features.load import DataError
 from models.recommender.arrays import RecArrays
 from models.recommender.types import PURCHASE
-from training.recommender.data import Index, history_arrays
+from training.recommender.data import Index, coded_events, coded_history
 
 DAY = 86400.0
 
@@ -51,70 +51,67 @@ def item_metadata(
 
 
 def popularity(
-    df: pd.DataFrame, items: Index, as_of: float, trend_days: float = 14.0
+    hist_items: np.ndarray,
+    hist_times: np.ndarray,
+    n_items: int,
+    as_of: float,
+    trend_days: float = 14.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct customers per item overall and within the last `trend_days` before `as_of`."""
-    pairs = df[["customer_id", "item_id", "ts"]]
-    overall = pairs.drop_duplicates(["customer_id", "item_id"])
-    recent = pairs[pairs["ts"] >= as_of - trend_days * DAY].drop_duplicates(
-        ["customer_id", "item_id"]
-    )
-    pop = np.bincount(_valid(items.lookup(overall["item_id"])), minlength=len(items))
-    trend = np.bincount(_valid(items.lookup(recent["item_id"])), minlength=len(items))
+    """Distinct customers per item overall and within the last `trend_days` before `as_of`.
+
+    From the history arrays (one entry per customer and item, with its last event time): a pair
+    has an event in the window exactly when its last one is.
+    """
+    pop = np.bincount(hist_items, minlength=n_items)
+    trend = np.bincount(hist_items[hist_times >= as_of - trend_days * DAY], minlength=n_items)
     return pop.astype(np.float32), trend.astype(np.float32)
 
 
-def _valid(idx: np.ndarray) -> np.ndarray:
-    return idx[idx >= 0]
-
-
 def segment_popularity(
-    df: pd.DataFrame, customers: pd.DataFrame | None, users: Index, items: Index
+    hist_indptr: np.ndarray,
+    hist_items: np.ndarray,
+    customers: pd.DataFrame | None,
+    users: Index,
+    n_items: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Segments (from customers.region), per-segment item popularity and each user's segment."""
+    """Segments (from customers.region), per-segment item popularity (distinct customers, from
+    the history arrays) and each user's segment."""
     empty = (
         np.array([], dtype=str),
-        np.zeros((0, len(items)), np.float32),
+        np.zeros((0, n_items), np.float32),
         np.full(len(users), -1, np.int32),
     )
     if customers is None or "region" not in customers.columns:
         return empty
     frame = customers.assign(customer_id=customers["customer_id"].astype("string").str.strip())
     region: pd.Series = frame.drop_duplicates("customer_id").set_index("customer_id")["region"]
-    seg_of_row = df["customer_id"].map(region.astype("string")).fillna("")
     names = np.unique(region.dropna().astype("string").to_numpy(dtype=object).astype(str))
     if len(names) == 0:
         return empty
     code = {n: i for i, n in enumerate(names.tolist())}
-    pairs = pd.DataFrame(
-        {
-            "s": seg_of_row.map(code).fillna(-1).to_numpy(dtype=np.int64),
-            "c": df["customer_id"],
-            "i": items.lookup(df["item_id"]),
-        }
-    )
-    pairs = pairs[(pairs["s"] >= 0) & (pairs["i"] >= 0)].drop_duplicates(["c", "i"])
-    pop = np.zeros((len(names), len(items)), np.float32)
-    np.add.at(pop, (pairs["s"].to_numpy(), pairs["i"].to_numpy()), 1.0)
     user_seg = pd.Series(users.ids).map(region.astype("string")).map(code)
-    return names, pop, user_seg.fillna(-1).to_numpy(dtype=np.int32)
+    segment_of = user_seg.fillna(-1).to_numpy(dtype=np.int32)
+    seg = np.repeat(segment_of, np.diff(hist_indptr))
+    known = seg >= 0
+    pop = np.zeros((len(names), n_items), np.float32)
+    np.add.at(pop, (seg[known], hist_items[known]), 1.0)
+    return names, pop, segment_of
 
 
 def copurchase(
-    df: pd.DataFrame, users: Index, items: Index, *, last_n: int = 50, top_n: int = 50
+    coded: pd.DataFrame, n_users: int, n_items: int, *, last_n: int = 50, top_n: int = 50
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Item x item counts of customers who bought both (each customer's last `last_n` buys).
 
     Purchases are used when the data has any; otherwise every interaction counts. Returns CSR
     arrays (indptr, items, counts) keeping the `top_n` strongest partners per item, and buyers.
     """
-    buys = df[df["event"] == PURCHASE] if bool((df["event"] == PURCHASE).any()) else df
-    buys = buys.sort_values("ts").drop_duplicates(["customer_id", "item_id"], keep="last")
-    buys = buys.groupby("customer_id").tail(last_n)
-    u, i = users.lookup(buys["customer_id"]), items.lookup(buys["item_id"])
-    keep = (u >= 0) & (i >= 0)
+    buys = coded[coded["e"] == PURCHASE] if bool((coded["e"] == PURCHASE).any()) else coded
+    buys = buys.sort_values("t").drop_duplicates(["u", "i"], keep="last")
+    buys = buys.groupby("u").tail(last_n)
     b = sp.csr_matrix(
-        (np.ones(int(keep.sum()), np.float32), (u[keep], i[keep])), shape=(len(users), len(items))
+        (np.ones(len(buys), np.float32), (buys["u"].to_numpy(), buys["i"].to_numpy())),
+        shape=(n_users, n_items),
     )
     buyers = np.asarray(b.sum(axis=0)).ravel().astype(np.float32)
     co = (b.T @ b).tocsr()
@@ -150,10 +147,11 @@ def build_arrays(
 
     `factors` are ALS (user, item) factors; `ease` the optional EASE (items, B) pair.
     """
-    indptr, h_items, h_w, h_e, h_t = history_arrays(df, users, items)
-    pop, trend = popularity(df, items, as_of)
-    seg_names, seg_pop, user_seg = segment_popularity(df, customers, users, items)
-    co_ptr, co_items, co_counts, buyers = copurchase(df, users, items)
+    coded = coded_events(df, users, items)  # the string ids looked up once
+    indptr, h_items, h_w, h_e, h_t = coded_history(coded, len(users))
+    pop, trend = popularity(h_items, h_t, len(items), as_of)
+    seg_names, seg_pop, user_seg = segment_popularity(indptr, h_items, customers, users, len(items))
+    co_ptr, co_items, co_counts, buyers = copurchase(coded, len(users), len(items))
     return RecArrays(
         user_ids=users.ids.astype(str),
         item_ids=items.ids.astype(str),

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from models.recommender.arrays import RecArrays, top_k
-from models.recommender.candidates import CandidateConfig, build_candidates
+from models.recommender.candidates import CandidateConfig, build_candidates, popularity_rank
 from models.recommender.catalog import default_allowed
 
 
@@ -69,6 +69,7 @@ def _ranking_data(
     include_purchased: bool,
 ) -> RankingData:
     unit = unit_rows(arrays.item_factors)
+    pop_rank = popularity_rank(arrays)  # once, as serving does, not per customer
     n_items = len(arrays.item_ids)
     users = np.flatnonzero(np.diff(truth.indptr) > 0)
     groups, items, feats, labels, als_top = [], [], [], [], []
@@ -90,6 +91,7 @@ def _ranking_data(
             int(arrays.user_segment[user]),
             now,
             config,
+            pop_rank,
         )
         relevant = truth.indices[truth.indptr[user] : truth.indptr[user + 1]]
         groups.append(len(cands.items))

@@ -155,12 +155,15 @@ def user_item_matrix(df: pd.DataFrame, users: Index, items: Index) -> sp.csr_mat
     return mat
 
 
-def history_arrays(df: pd.DataFrame, users: Index, items: Index) -> tuple[np.ndarray, ...]:
-    """Per-user history as CSR arrays: indptr, items, summed weight, max event, last ts."""
+def coded_events(df: pd.DataFrame, users: Index, items: Index) -> pd.DataFrame:
+    """The events as integer codes: u, i (indices; unknown ids dropped), w, e, t.
+
+    The string ids are looked up once here; every array of a bundle is built from the codes.
+    """
     u = users.lookup(df["customer_id"])
     i = items.lookup(df["item_id"])
     keep = (u >= 0) & (i >= 0)
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "u": u[keep],
             "i": i[keep],
@@ -169,12 +172,21 @@ def history_arrays(df: pd.DataFrame, users: Index, items: Index) -> tuple[np.nda
             "t": df["ts"].to_numpy()[keep],
         }
     )
+
+
+def history_arrays(df: pd.DataFrame, users: Index, items: Index) -> tuple[np.ndarray, ...]:
+    """Per-user history as CSR arrays: indptr, items, summed weight, max event, last ts."""
+    return coded_history(coded_events(df, users, items), len(users))
+
+
+def coded_history(frame: pd.DataFrame, n_users: int) -> tuple[np.ndarray, ...]:
+    """`history_arrays` of `coded_events`."""
     agg = (
         frame.groupby(["u", "i"], sort=True)
         .agg(w=("w", "sum"), e=("e", "max"), t=("t", "max"))
         .reset_index()
     )
-    counts = np.bincount(agg["u"].to_numpy(), minlength=len(users))
+    counts = np.bincount(agg["u"].to_numpy(), minlength=n_users)
     indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     return (
         indptr,

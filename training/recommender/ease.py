@@ -51,6 +51,13 @@ def fit_ease(
     customer's score for covered item j is the sum of B[h, j] over their covered history h.
     Fewer than two covered items give empty arrays (no EASE generator).
     """
+    items, gram = ease_gram(weights, params)
+    return items, solve_ease(gram, params.lam, num_threads)
+
+
+def ease_gram(weights: sp.csr_matrix, params: EASEParams) -> tuple[np.ndarray, np.ndarray]:
+    """The covered items and their (m, m) Gram matrix (co-occurrence counts), shared by every
+    L2 strength tried on the same data."""
     items = ease_items(weights, params)
     if weights.shape[1] > params.max_items:
         logger.info(
@@ -61,16 +68,23 @@ def fit_ease(
             params.max_items,
         )
     if len(items) < 2:
-        return np.zeros(0, np.int32), np.zeros((0, 0), np.float32)
+        return np.zeros(0, np.int32), np.zeros((0, 0), np.float64)
     x = (weights[:, items] > 0).astype(np.float64)
-    gram = (x.T @ x).toarray()
-    gram[np.diag_indices_from(gram)] += params.lam
+    return items, (x.T @ x).toarray()
+
+
+def solve_ease(gram: np.ndarray, lam: float, num_threads: int = 1) -> np.ndarray:
+    """B of EASE from a Gram matrix (left unchanged) and the L2 strength `lam`."""
+    if len(gram) < 2:
+        return np.zeros((0, 0), np.float32)
+    regularised = gram.copy()
+    regularised[np.diag_indices_from(regularised)] += lam
     with threadpool_limits(limits=num_threads, user_api="blas"):
-        inverse = np.linalg.inv(gram)
+        inverse = np.linalg.inv(regularised)
     b = -inverse / np.diag(inverse)[None, :]
     b[np.diag_indices_from(b)] = 0.0
-    logger.debug("EASE fitted: %d items, lam=%s", len(items), params.lam)
-    return items, b.astype(np.float32)
+    logger.debug("EASE fitted: %d items, lam=%s", len(gram), lam)
+    return b.astype(np.float32)
 
 
 def ease_scores(

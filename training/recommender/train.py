@@ -148,6 +148,7 @@ def train_recommender(
         k=params.k,
         kinds=params.kinds,
         include_purchased=params.include_purchased,
+        measured={"als": search.metrics},  # the search scored these factors on this truth
     )
     outcome = _ranker(ctx, fit_arrays, params) if params.ranker else None
     champion = _champion(outcome, validation, best, fit_arrays, ctx, params)

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from training.recommender.als import ALSParams, fit_als
-from training.recommender.ease import EASEParams, ease_scores, fit_ease
+from training.recommender.ease import EASEParams, ease_gram, solve_ease
 from training.recommender.evaluate import evaluate_scores
 
 logger = logging.getLogger(__name__)
@@ -88,6 +88,7 @@ class Search:
     best: ALSParams
     trials: list[Trial]
     factors: tuple[np.ndarray, np.ndarray]  # fitted on the fit split: the ranker reuses them
+    metrics: dict[str, float] = field(default_factory=dict)  # the best trial's, on validation
 
 
 def search_als(
@@ -153,7 +154,7 @@ def search_als(
         if _ndcg(local.trials) <= _ndcg(result.trials):
             result.trials += local.trials
             break  # a local optimum: no neighbour is better
-        result = Search(local.best, result.trials + local.trials, local.factors)
+        result = Search(local.best, result.trials + local.trials, local.factors, local.metrics)
     if len(result.trials) < n_trials:
         logger.info(
             "ALS search: %d of %d trials run (time budget or a local optimum)",
@@ -204,7 +205,7 @@ def tune_als(
     exclude = fit_weights if exclude is None else exclude
     budget = budget or Budget(None)
     trials: list[Trial] = []
-    best, best_value, best_factors = grid[0], -np.inf, None
+    best, best_value, best_factors, best_metrics = grid[0], -np.inf, None, {}
     for n, params in enumerate(grid):
         if n > 0 and not budget.allows_another():  # the caller gates the first trial
             logger.info("ALS search stopped by its time budget after %d trials", budget.done)
@@ -217,11 +218,11 @@ def tune_als(
             "trial %d/%d %s -> %s@%d=%.4f", n + 1, len(grid), params, metric, k, scores[metric]
         )
         if scores[metric] > best_value:
-            best, best_value, best_factors = params, scores[metric], factors
+            best, best_value, best_factors, best_metrics = params, scores[metric], factors, scores
         if progress is not None:
             progress(n + 1, len(grid))
     assert best_factors is not None  # the first trial always runs
-    return Search(best, trials, best_factors)
+    return Search(best, trials, best_factors, best_metrics)
 
 
 def tune_ease(
@@ -235,16 +236,23 @@ def tune_ease(
 ) -> tuple[EASEParams, list[Trial], tuple[np.ndarray, np.ndarray]]:
     """Pick the EASE L2 strength by NDCG@k on the validation split (like `tune_als`).
 
+    One Gram matrix serves every strength with the same item guard, and lists are picked among
+    the covered items only (the others score -inf): the same metrics as over the whole catalogue.
     Returns the best params, every trial and the best fit-split model (items, B), for reuse.
     """
     exclude = fit_weights if exclude is None else exclude
     trials: list[Trial] = []
     best, best_value = grid[0], -np.inf
     best_model = np.zeros(0, np.int32), np.zeros((0, 0), np.float32)
+    grams: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
     for params in grid:
-        items, b = fit_ease(fit_weights, params, num_threads=num_threads)
-        scorer = functools.partial(ease_scores, fit_weights, items, b)
-        scores = evaluate_scores(scorer, exclude, val_truth, k)
+        guard = (params.max_items, params.min_users)
+        if guard not in grams:
+            grams[guard] = ease_gram(fit_weights, params)
+        items, gram = grams[guard]
+        b = solve_ease(gram, params.lam, num_threads)
+        scorer = functools.partial(_ease_head_scores, fit_weights, items, b)
+        scores = evaluate_scores(scorer, exclude, val_truth, k, columns=items)
         trials.append({**params.as_dict(), **{f"val_{m}": v for m, v in scores.items()}})
         logger.info(
             "EASE lam=%s on %d items -> ndcg@%d=%.4f", params.lam, len(items), k, scores["ndcg"]
@@ -252,3 +260,11 @@ def tune_ease(
         if scores["ndcg"] > best_value:
             best, best_value, best_model = params, scores["ndcg"], (items, b)
     return best, trials, best_model
+
+
+def _ease_head_scores(
+    weights: sp.csr_matrix, items: np.ndarray, b: np.ndarray, users: np.ndarray
+) -> np.ndarray:
+    """(len(users), len(items)) EASE scores of the covered items (`ease_scores`' finite part)."""
+    x = (weights[users][:, items] > 0).astype(np.float32)
+    return np.asarray(x @ b, dtype=np.float32)
